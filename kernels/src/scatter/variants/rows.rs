@@ -1,0 +1,154 @@
+//! Row kernels and the executors that drive them: serially or over a rayon pool.
+//!
+//! Most variants compute the field one grid row at a time. Separating the
+//! row computation ([`RowKernel`]) from how rows are scheduled
+//! ([`Execution`]) is what lets `threads+simd` be "the simd kernel, on
+//! threads" without a second copy of either, and lets the process and MPI
+//! variants hand out rows of the same kernels.
+
+use num_complex::Complex32;
+use rayon::prelude::*;
+
+use crate::scatter::field::Field;
+use crate::scatter::geometry::Scene;
+use crate::scatter::problem::Problem;
+use crate::scatter::variant::{RunOutput, RunSettings, Variant, VariantError};
+
+/// Computes one row `j` of the field: `incident` and `scattered` hold `nx + 1` nodes.
+pub trait RowKernel: Sync {
+    fn row(&self, scene: &Scene, j: usize, incident: &mut [Complex32], scattered: &mut [Complex32]);
+
+    /// A fact about how this kernel runs here (e.g. the SIMD instruction set chosen).
+    fn describe(&self) -> Option<String> {
+        None
+    }
+}
+
+/// How the rows of a field are scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// One row after another on the calling thread.
+    Serial,
+    /// Rows handed out one at a time to a rayon pool (dynamic: inside nodes make rows uneven).
+    Threads,
+}
+
+/// The description every registered variant carries.
+#[derive(Debug, Clone, Copy)]
+pub struct VariantInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub python_analogue: &'static str,
+    pub needs: &'static str,
+    pub nominal_ns_per_pair: f64,
+}
+
+/// A variant made of a row kernel and an execution strategy.
+#[derive(Debug)]
+pub struct RowVariant<K> {
+    pub info: VariantInfo,
+    pub kernel: K,
+    pub execution: Execution,
+}
+
+impl<K: RowKernel> Variant for RowVariant<K> {
+    fn name(&self) -> &'static str {
+        self.info.name
+    }
+    fn summary(&self) -> &'static str {
+        self.info.summary
+    }
+    fn python_analogue(&self) -> &'static str {
+        self.info.python_analogue
+    }
+    fn needs(&self) -> &'static str {
+        self.info.needs
+    }
+    fn nominal_ns_per_pair(&self) -> f64 {
+        self.info.nominal_ns_per_pair
+    }
+    fn workers(&self, settings: &RunSettings) -> usize {
+        match self.execution {
+            Execution::Serial => 1,
+            Execution::Threads => settings.resolved_threads(),
+        }
+    }
+    fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
+        let scene = Scene::new(problem);
+        let field = match self.execution {
+            Execution::Serial => run_serial(&self.kernel, &scene),
+            Execution::Threads => run_threaded(&self.kernel, &scene, settings.resolved_threads())
+                .map_err(|message| VariantError::Failed {
+                variant: self.info.name,
+                message,
+            })?,
+        };
+        let mut output = RunOutput::field(field);
+        if let Some(note) = self.kernel.describe() {
+            output = output.with_note(note);
+        }
+        if self.execution == Execution::Threads {
+            output = output.with_note(format!("{} threads", settings.resolved_threads()));
+        }
+        Ok(output)
+    }
+}
+
+/// Every row in order on this thread.
+pub fn run_serial(kernel: &impl RowKernel, scene: &Scene) -> Field {
+    let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
+    let nodes_x = scene.nodes_x();
+    for (j, (incident, scattered)) in field
+        .incident
+        .chunks_mut(nodes_x)
+        .zip(field.scattered.chunks_mut(nodes_x))
+        .enumerate()
+    {
+        kernel.row(scene, j, incident, scattered);
+    }
+    field
+}
+
+/// Rows as individual tasks on a pool of `threads` named `scatter-worker-N`.
+pub fn run_threaded(
+    kernel: &impl RowKernel,
+    scene: &Scene,
+    threads: usize,
+) -> Result<Field, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("scatter-worker-{i}"))
+        .build()
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
+    let nodes_x = scene.nodes_x();
+    pool.install(|| {
+        field
+            .incident
+            .par_chunks_mut(nodes_x)
+            .zip(field.scattered.par_chunks_mut(nodes_x))
+            .with_max_len(1)
+            .enumerate()
+            .for_each(|(j, (incident, scattered))| kernel.row(scene, j, incident, scattered));
+    });
+    Ok(field)
+}
+
+/// Computes rows `rows` into a buffer of `rows.len() * (nx + 1)` nodes per array.
+///
+/// Used by the multi-process variants, which hand out blocks of rows.
+pub fn run_rows(
+    kernel: &impl RowKernel,
+    scene: &Scene,
+    rows: std::ops::Range<usize>,
+    incident: &mut [Complex32],
+    scattered: &mut [Complex32],
+) {
+    let nodes_x = scene.nodes_x();
+    for ((j, inc), scat) in rows
+        .zip(incident.chunks_mut(nodes_x))
+        .zip(scattered.chunks_mut(nodes_x))
+    {
+        kernel.row(scene, j, inc, scat);
+    }
+}
