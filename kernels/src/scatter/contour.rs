@@ -289,7 +289,7 @@ fn signed_area2(points: &[[f64; 2]]) -> f64 {
 fn orientation(points: &[[f64; 2]]) -> Result<Orientation, ContourError> {
     let area2 = signed_area2(points);
     let scale = extent(points);
-    if !(area2.abs() > 1e-12 * scale * scale) {
+    if area2.is_nan() || area2.abs() <= 1e-12 * scale * scale {
         return Err(ContourError::Degenerate);
     }
     Ok(if area2 > 0.0 {

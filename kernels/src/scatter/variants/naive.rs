@@ -92,7 +92,11 @@ fn compute_scattered_wave(kvec: &[f64; 2], points: &[[f64; 2]], point: &[f64]) -
 }
 
 /// One segment's contribution, recomputing the segment's geometry as the original does.
+///
+/// The little vectors live on the heap on purpose: the original builds a small
+/// NumPy array for each, and that allocation cost is part of what it measures.
 #[inline(never)]
+#[allow(clippy::useless_vec)]
 fn compute_scattered_wave_element(
     kvec: &[f64; 2],
     p0: &[f64; 2],

@@ -1,0 +1,214 @@
+//! `hpc-advisor kernel list|run`: the ladder's variants, one at a time.
+
+use std::io::{self, Write};
+use std::time::Instant;
+
+use anyhow::Context;
+use hpc_kernels::scatter::{Availability, Field, Grid, Problem, RunSettings, Variant, registry};
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use crate::cli::{KernelCommand, KernelRunArgs};
+use crate::error::user_error;
+use crate::output::write_new_file;
+
+/// Refuse runs estimated above an hour (or fields above 8 GiB) unless forced.
+const MAX_ESTIMATED_SECONDS: f64 = 3600.0;
+const MAX_FIELD_BYTES: u64 = 8 << 30;
+
+/// The checksums of `kernel-spec.md`: (nx = ny = nc, checksum), default contour and wavelength.
+const SPEC_CHECKSUMS: [(usize, f64); 3] = [
+    (128, 4686.339327725555),
+    (64, 1187.6032737512362),
+    (32, 326.47528735635234),
+];
+
+pub fn run(command: KernelCommand) -> anyhow::Result<()> {
+    match command {
+        KernelCommand::List => list(),
+        KernelCommand::Run(args) => run_variant(&args),
+    }
+}
+
+#[derive(Tabled)]
+struct VariantRow {
+    variant: &'static str,
+    description: &'static str,
+    #[tabled(rename = "Python analogue")]
+    python: &'static str,
+    needs: &'static str,
+    #[tabled(rename = "runs here")]
+    runs_here: String,
+}
+
+fn list() -> anyhow::Result<()> {
+    let rows = registry::all().iter().map(|v| VariantRow {
+        variant: v.name(),
+        description: v.summary(),
+        python: v.python_analogue(),
+        needs: v.needs(),
+        runs_here: match v.availability() {
+            Availability::Available => "yes".to_string(),
+            Availability::Unavailable { reason, hint } => format!("no: {reason} ({hint})"),
+        },
+    });
+    let mut table = Table::new(rows);
+    table.with(Style::sharp());
+    writeln!(io::stdout(), "{table}")?;
+    Ok(())
+}
+
+/// Looks a variant up by name, with the list of names in the error.
+pub fn find_variant(name: &str) -> anyhow::Result<&'static dyn Variant> {
+    registry::find(name).ok_or_else(|| {
+        user_error(
+            format!("unknown variant `{name}`"),
+            format!("choose one of: {}", registry::names().join(", ")),
+        )
+    })
+}
+
+/// Refuses problems whose estimated run time or memory is absurd, unless `force`.
+pub fn check_workload(
+    problem: &Problem,
+    variant: &dyn Variant,
+    settings: &RunSettings,
+    force: bool,
+) -> anyhow::Result<()> {
+    let estimate = problem.estimate();
+    let seconds = estimate.seconds(variant.nominal_ns_per_pair(), variant.workers(settings));
+    if force || (seconds <= MAX_ESTIMATED_SECONDS && estimate.field_bytes <= MAX_FIELD_BYTES) {
+        return Ok(());
+    }
+    Err(user_error(
+        format!(
+            "this problem is too large: {} pair evaluations would take about {} with `{}` and need {:.1} GiB for the field",
+            estimate.max_pairs,
+            human_duration(seconds),
+            variant.name(),
+            estimate.field_bytes as f64 / f64::from(1u32 << 30),
+        ),
+        "reduce --nx, --ny or --nc, choose a faster variant, or pass --force to run it anyway",
+    ))
+}
+
+fn human_duration(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86400.0),
+    }
+}
+
+fn run_variant(args: &KernelRunArgs) -> anyhow::Result<()> {
+    let variant = find_variant(&args.variant)?;
+    let problem = args.problem.to_problem()?;
+    let settings = args.parallel.to_settings()?;
+    check_workload(&problem, variant, &settings, args.problem.force)?;
+    if let Availability::Unavailable { reason, hint } = variant.availability() {
+        return Err(user_error(
+            format!("variant `{}` cannot run here: {reason}", variant.name()),
+            hint,
+        ));
+    }
+    let started = Instant::now();
+    let output = variant
+        .run(&problem, &settings)
+        .map_err(|e| match e.hint() {
+            Some(hint) => user_error(e.to_string(), hint),
+            None => anyhow::Error::new(e),
+        })?;
+    let wall = started.elapsed().as_secs_f64();
+    // MPI ranks other than 0 hold no field and print nothing.
+    let Some(field) = output.field else {
+        return Ok(());
+    };
+    let pairs = field.outside_nodes() as u64 * problem.nc() as u64;
+    let checksum = field.checksum();
+    let mut out = io::stdout().lock();
+    writeln!(out, "variant      {}", variant.name())?;
+    writeln!(out, "problem      {problem}")?;
+    if problem.was_reoriented() {
+        writeln!(
+            out,
+            "note         the contour ran clockwise and was reversed to run anticlockwise"
+        )?;
+    }
+    writeln!(out, "checksum     {checksum:.10}")?;
+    writeln!(out, "pairs        {pairs}")?;
+    writeln!(out, "wall time    {:.3} ms", wall * 1e3)?;
+    writeln!(out, "ns per pair  {:.3}", wall * 1e9 / pairs.max(1) as f64)?;
+    for phase in &output.phases {
+        writeln!(
+            out,
+            "phase        {}: {:.3} ms",
+            phase.name,
+            phase.duration.as_secs_f64() * 1e3
+        )?;
+    }
+    for note in &output.notes {
+        writeln!(out, "note         {note}")?;
+    }
+    if args.checksum {
+        verify_spec_checksum(&problem, checksum, &mut out)?;
+    }
+    drop(out);
+    if let Some(path) = &args.output {
+        write_new_file(path, |w| write_csv(&field, &Grid::new(&problem), w))
+            .with_context(|| format!("writing the field to {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn verify_spec_checksum(
+    problem: &Problem,
+    checksum: f64,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let reference = SPEC_CHECKSUMS.iter().find(|(n, _)| {
+        problem.nx() == *n
+            && problem.ny() == *n
+            && problem.nc() == *n
+            && problem.wavelength() == Problem::DEFAULT_WAVELENGTH
+            && *problem.contour() == hpc_kernels::scatter::Contour::Default
+    });
+    let Some(&(_, expected)) = reference else {
+        writeln!(
+            out,
+            "reference    none for this problem (the spec lists 32^3, 64^3 and 128^3 with the default contour)"
+        )?;
+        return Ok(());
+    };
+    let relative = (checksum - expected).abs() / expected;
+    writeln!(
+        out,
+        "reference    {expected} (relative difference {relative:.1e})"
+    )?;
+    if relative > 1e-6 {
+        return Err(user_error(
+            format!(
+                "the checksum {checksum} differs from the reference {expected} by {relative:.1e} (more than 1e-6)"
+            ),
+            "this variant computes a wrong field here: do not trust its timing; please report it",
+        ));
+    }
+    Ok(())
+}
+
+fn write_csv(field: &Field, grid: &Grid, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "j,i,x,y,incident_re,incident_im,scattered_re,scattered_im"
+    )?;
+    let nodes_x = field.nodes_x();
+    for (index, (inc, scat)) in field.incident.iter().zip(&field.scattered).enumerate() {
+        let (j, i) = (index / nodes_x, index % nodes_x);
+        writeln!(
+            w,
+            "{j},{i},{},{},{},{},{},{}",
+            grid.x[i], grid.y[j], inc.re, inc.im, scat.re, scat.im
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand: the glue between resolved arguments and the library.
+
+pub mod kernel;

@@ -1,0 +1,176 @@
+//! Writing results safely: files atomically, run folders staged and never over an earlier run.
+//!
+//! A run folder is filled under a hidden staging name next to its final
+//! place and renamed into place only when complete, so an interrupted or
+//! failed run leaves nothing half-written behind.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::error::user_error;
+
+/// A run folder being written; becomes visible under its final name on [`StagedDir::commit`].
+#[derive(Debug)]
+pub struct StagedDir {
+    staging: PathBuf,
+    parent: PathBuf,
+    name: String,
+    committed: bool,
+}
+
+impl StagedDir {
+    /// Starts a run folder called `name` (or `name-2`, `name-3`, ... if taken) inside `parent`.
+    pub fn create(parent: &Path, name: &str) -> anyhow::Result<StagedDir> {
+        fs::create_dir_all(parent).map_err(|e| unwritable(parent, e))?;
+        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        fs::create_dir(&staging).map_err(|e| unwritable(parent, e))?;
+        Ok(StagedDir {
+            staging,
+            parent: parent.to_path_buf(),
+            name: name.to_string(),
+            committed: false,
+        })
+    }
+
+    /// The folder to write into while the run is in progress.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Writes one file of the run folder.
+    pub fn write(&self, relative: &str, contents: &[u8]) -> anyhow::Result<PathBuf> {
+        let path = self.staging.join(relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Moves the finished folder into place under the first free name and returns it.
+    pub fn commit(mut self) -> anyhow::Result<PathBuf> {
+        for attempt in 1.. {
+            let target = if attempt == 1 {
+                self.parent.join(&self.name)
+            } else {
+                self.parent.join(format!("{}-{attempt}", self.name))
+            };
+            if target.exists() {
+                continue;
+            }
+            // rename(2) onto an existing empty directory succeeds on Linux: the
+            // exists() check above keeps an earlier run from being replaced.
+            match fs::rename(&self.staging, &target) {
+                Ok(()) => {
+                    self.committed = true;
+                    return Ok(target);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot move the run into {}", target.display()));
+                }
+            }
+        }
+        unreachable!("the loop above only ends by returning")
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+fn unwritable(folder: &Path, error: io::Error) -> anyhow::Error {
+    user_error(
+        format!("cannot write into {}: {error}", folder.display()),
+        "choose a writable folder with --out, or fix the folder's permissions",
+    )
+}
+
+/// Writes a new file atomically (temporary file, then rename); refuses to replace an existing one.
+pub fn write_new_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    if path.exists() {
+        return Err(user_error(
+            format!("{} already exists", path.display()),
+            "hpc-advisor never overwrites earlier results: remove it or give another file name",
+        ));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{file_name}.partial-{}", std::process::id()));
+    let result = (|| {
+        let file = fs::File::create(&temporary)?;
+        let mut writer = io::BufWriter::new(file);
+        write(&mut writer)?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if let Err(error) = result {
+        let _ = fs::remove_file(&temporary);
+        return Err(user_error(
+            format!("cannot write {}: {error}", path.display()),
+            "check that the folder exists and is writable",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_folders_never_replace_an_earlier_run() {
+        let root = tempfile::tempdir().unwrap();
+        let first = StagedDir::create(root.path(), "run").unwrap();
+        first.write("a.txt", b"first").unwrap();
+        let first = first.commit().unwrap();
+        let second = StagedDir::create(root.path(), "run").unwrap();
+        second.write("a.txt", b"second").unwrap();
+        let second = second.commit().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(fs::read_to_string(first.join("a.txt")).unwrap(), "first");
+        assert_eq!(fs::read_to_string(second.join("a.txt")).unwrap(), "second");
+    }
+
+    #[test]
+    fn abandoned_folders_leave_nothing_behind() {
+        let root = tempfile::tempdir().unwrap();
+        {
+            let staged = StagedDir::create(root.path(), "run").unwrap();
+            staged.write("half.txt", b"...").unwrap();
+        }
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn new_files_are_not_overwritten_and_failures_leave_no_file() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("field.csv");
+        write_new_file(&path, |w| w.write_all(b"x")).unwrap();
+        assert!(write_new_file(&path, |w| w.write_all(b"y")).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "x");
+        let failing = root.path().join("failing.csv");
+        assert!(write_new_file(&failing, |_| Err(io::Error::other("boom"))).is_err());
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+}
