@@ -6,6 +6,7 @@
 //! `|scattered|^2` over all nodes.
 
 mod contour;
+pub mod cost;
 mod field;
 mod geometry;
 pub mod hankel;

@@ -33,6 +33,8 @@ pub trait Variant: Sync {
     }
     /// Rough cost per pair on one worker of a current x86 core, for run-time estimates only.
     fn nominal_ns_per_pair(&self) -> f64;
+    /// Bytes moved to and from memory per pair evaluation (for the roofline's arithmetic intensity).
+    fn bytes_per_pair(&self) -> f64;
     /// Computes the field.
     fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError>;
 }

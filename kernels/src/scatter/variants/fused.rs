@@ -21,6 +21,7 @@ const INFO: VariantInfo = VariantInfo {
     python_analogue: "Numba @njit (or a C extension) on the loops",
     needs: "nothing",
     nominal_ns_per_pair: 30.0,
+    bytes_per_pair: 64.0,
 };
 
 pub static FUSED: RowVariant<FusedRows> = RowVariant {

@@ -41,6 +41,8 @@ pub struct VariantInfo {
     pub python_analogue: &'static str,
     pub needs: &'static str,
     pub nominal_ns_per_pair: f64,
+    /// Bytes moved per pair (see [`Variant::bytes_per_pair`]).
+    pub bytes_per_pair: f64,
 }
 
 /// A variant made of a row kernel and an execution strategy.
@@ -66,6 +68,9 @@ impl<K: RowKernel> Variant for RowVariant<K> {
     }
     fn nominal_ns_per_pair(&self) -> f64 {
         self.info.nominal_ns_per_pair
+    }
+    fn bytes_per_pair(&self) -> f64 {
+        self.info.bytes_per_pair
     }
     fn workers(&self, settings: &RunSettings) -> usize {
         match self.execution {
