@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hpc_kernels::scatter::{Contour, Problem, RunSettings};
 
 use crate::error::user_error;
@@ -22,6 +22,26 @@ pub enum Command {
     /// List or run the reference kernel's variants.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Walk the decision tree over saved facts and print the path and the ranked actions.
+    Advise(AdviseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Facts file (JSON, see docs/facts.md) to advise on.
+    #[arg(long, value_name = "FILE.json")]
+    pub facts: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+}
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Terminal,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

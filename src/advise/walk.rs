@@ -1,0 +1,314 @@
+//! The pure walk: facts in, recommendation out, following the tree's data and never guessing.
+
+use serde::{Deserialize, Serialize};
+
+use super::condition::Truth;
+use super::fact::Fact;
+use super::facts::{Agreement, Facts};
+use super::named::{FactId, FactSource, INDEPENDENT_RUN_FLOOR_SECONDS, OVERHEAD_SHARE};
+use super::reading::{Reading, Unit, duration};
+use super::tree::{ActionTemplate, GainRule, Node, TREE, Tree};
+
+/// The advice: the path through the tree with its evidence, and what to do, best measured gain first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The machine, as the facts describe it.
+    pub machine: String,
+    /// The workload the measurements were taken on.
+    pub problem: String,
+    pub path: Vec<Step>,
+    pub actions: Vec<Action>,
+    /// Which parallel mechanism fits which work-item size, from the measured overheads.
+    pub crossover: Fact<Crossover>,
+    /// Variants left out of every recommendation because their results were not trusted.
+    pub excluded_variants: Vec<ExcludedVariant>,
+}
+
+/// One node visited: its question, the answer and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub node: String,
+    pub title: String,
+    pub question: String,
+    pub answer: Answer,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Decided { branch: String, text: String },
+    Unknown { because: String },
+}
+
+/// A fact a node read, by name, with its value and source or the reason it is unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub fact: String,
+    pub reading: Fact<Reading>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub id: String,
+    pub title: String,
+    /// The node whose answer called for it.
+    pub node: String,
+    pub gain: Fact<Gain>,
+    pub cost: String,
+    pub rust_c: String,
+    pub python: String,
+}
+
+/// An expected gain, measured on this machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gain {
+    /// Speedup over the naive variant, the ranking key.
+    pub over_naive: f64,
+    /// e.g. "231x over naive here (bench: `threads+simd` ...); 1.90x from 2 threads".
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Crossover {
+    /// The rule the thresholds follow.
+    pub rule: String,
+    pub threads_min_item_seconds: f64,
+    pub processes_min_item_seconds: f64,
+    pub independent_runs_min_item_seconds: f64,
+    /// The bands in words: "items under 0.3 ms: batch them; ...".
+    pub statement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExcludedVariant {
+    pub name: String,
+    pub because: String,
+}
+
+/// Walks the decision tree over the facts.
+pub fn advise(facts: &Facts) -> Recommendation {
+    let (path, actions) = walk(&TREE, facts);
+    let excluded_variants = facts
+        .measurements
+        .variants
+        .iter()
+        .filter_map(|v| {
+            let because = match &v.agreement {
+                Fact::Known(Agreement::Pass) => return None,
+                Fact::Known(Agreement::Fail { reason }) => {
+                    format!("failed the agreement check: {reason}")
+                }
+                Fact::Unknown { because } => format!("agreement not checked: {because}"),
+            };
+            Some(ExcludedVariant {
+                name: v.name.clone(),
+                because,
+            })
+        })
+        .collect();
+    Recommendation {
+        machine: facts.machine.description.clone(),
+        problem: facts.problem.description.clone(),
+        path,
+        actions,
+        crossover: crossover(facts),
+        excluded_variants,
+    }
+}
+
+/// Visits every root and its follow-ups; returns the path and the ranked actions.
+pub fn walk(tree: &Tree, facts: &dyn FactSource) -> (Vec<Step>, Vec<Action>) {
+    let mut path = Vec::new();
+    let mut actions: Vec<Action> = Vec::new();
+    for root in tree.roots {
+        let mut next = Some(*root);
+        while let Some(id) = next {
+            let node = tree
+                .node(id)
+                .unwrap_or_else(|| panic!("the tree names node `{id}` but does not define it"));
+            let (answer, templates, follow) = decide(node, facts);
+            for template in templates {
+                if !actions.iter().any(|a| a.id == template.id) {
+                    actions.push(action(template, node, facts));
+                }
+            }
+            path.push(Step {
+                node: node.id.to_string(),
+                title: node.title.to_string(),
+                question: node.question.to_string(),
+                answer,
+                evidence: node
+                    .reads
+                    .iter()
+                    .map(|fact| Evidence {
+                        fact: fact.name().to_string(),
+                        reading: facts.read(*fact),
+                    })
+                    .collect(),
+            });
+            next = follow;
+        }
+    }
+    rank(&mut actions);
+    (path, actions)
+}
+
+/// The first branch whose condition holds; an undecidable condition before it makes the answer unknown.
+fn decide(
+    node: &Node,
+    facts: &dyn FactSource,
+) -> (
+    Answer,
+    &'static [&'static ActionTemplate],
+    Option<&'static str>,
+) {
+    for branch in node.branches {
+        match branch.when.evaluate(facts) {
+            Truth::True => {
+                let answer = Answer::Decided {
+                    branch: branch.id.to_string(),
+                    text: fill(branch.answer, facts),
+                };
+                return (answer, branch.actions, branch.then);
+            }
+            Truth::False => {}
+            Truth::Unknown { because } => return (Answer::Unknown { because }, &[], None),
+        }
+    }
+    let because = format!("no branch of `{}` applies", node.id);
+    (Answer::Unknown { because }, &[], None)
+}
+
+fn action(template: &ActionTemplate, node: &Node, facts: &dyn FactSource) -> Action {
+    let gain = match &template.gain {
+        GainRule::NotMeasurable(because) => Fact::unknown(*because),
+        GainRule::Measured { over_naive, detail } => match facts.read(*over_naive) {
+            Fact::Known(reading) => match reading.as_number() {
+                Some(value) => {
+                    let mut text =
+                        format!("{} over naive here ({})", reading.value, reading.source);
+                    if let Some(detail) = fill_if_known(detail, facts) {
+                        text.push_str("; ");
+                        text.push_str(&detail);
+                    }
+                    Fact::Known(Gain {
+                        over_naive: value,
+                        text,
+                    })
+                }
+                None => Fact::unknown(format!("{} is not a number", over_naive.name())),
+            },
+            Fact::Unknown { because } => Fact::unknown(format!("{}: {because}", over_naive.name())),
+        },
+    };
+    Action {
+        id: template.id.to_string(),
+        title: template.title.to_string(),
+        node: node.id.to_string(),
+        gain,
+        cost: template.cost.to_string(),
+        rust_c: template.rust_c.to_string(),
+        python: template.python.to_string(),
+    }
+}
+
+/// Measured gains first, largest first; then the rest in the order the walk found them.
+fn rank(actions: &mut [Action]) {
+    actions.sort_by(|a, b| match (&a.gain, &b.gain) {
+        (Fact::Known(a), Fact::Known(b)) => b.over_naive.total_cmp(&a.over_naive),
+        (Fact::Known(_), Fact::Unknown { .. }) => std::cmp::Ordering::Less,
+        (Fact::Unknown { .. }, Fact::Known(_)) => std::cmp::Ordering::Greater,
+        _ => std::cmp::Ordering::Equal,
+    });
+}
+
+/// Replaces every `{fact.name}` with the fact's value, or "unknown".
+pub fn fill(template: &str, facts: &dyn FactSource) -> String {
+    substitute(template, |id| match facts.read(id) {
+        Fact::Known(reading) => Some(reading.value.to_string()),
+        Fact::Unknown { .. } => None,
+    })
+    .0
+}
+
+/// Like [`fill`], but `None` when any placeholder is unknown.
+fn fill_if_known(template: &str, facts: &dyn FactSource) -> Option<String> {
+    let (text, complete) = substitute(template, |id| match facts.read(id) {
+        Fact::Known(reading) => Some(reading.value.to_string()),
+        Fact::Unknown { .. } => None,
+    });
+    complete.then_some(text)
+}
+
+/// The placeholders of a template that do not name a fact: mistakes in the tree's data.
+pub fn unknown_placeholders(template: &str) -> Vec<String> {
+    placeholders(template)
+        .filter(|name| FactId::from_name(name).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The fact names a template's `{...}` placeholders refer to.
+pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+fn substitute(template: &str, value: impl Fn(FactId) -> Option<String>) -> (String, bool) {
+    let mut out = String::with_capacity(template.len());
+    let mut complete = true;
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(length) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + length];
+        match FactId::from_name(name).and_then(&value) {
+            Some(text) => out.push_str(&text),
+            None => {
+                complete = false;
+                out.push_str("unknown");
+            }
+        }
+        rest = &rest[start + length + 1..];
+    }
+    out.push_str(rest);
+    (out, complete)
+}
+
+fn crossover(facts: &dyn FactSource) -> Fact<Crossover> {
+    let seconds = |id: FactId| {
+        facts.read(id).and_then(|r| {
+            Fact::from_option(r.as_number(), || format!("{} is not a number", id.name()))
+        })
+    };
+    seconds(FactId::CrossoverThreads).and_then(|threads| {
+        seconds(FactId::CrossoverProcesses).and_then(|processes| {
+            seconds(FactId::CrossoverIndependentRuns).map(|runs| {
+                let statement = format!(
+                    "items under {t}: batch them into larger tasks; {t} to {p}: threads \
+                     (rayon, OpenMP; Python: Numba prange); {p} to {r}: a process pool \
+                     (multiprocessing, Pathos); above {r}: independent runs with GNU Parallel",
+                    t = duration(threads),
+                    p = duration(processes),
+                    r = duration(runs),
+                );
+                Crossover {
+                    rule: format!(
+                        "a mechanism pays for a work item when its measured per-item overhead is at most {} of the item's time; independent runs need at least {} (seed 001)",
+                        Unit::Fraction.format(OVERHEAD_SHARE),
+                        duration(INDEPENDENT_RUN_FLOOR_SECONDS)
+                    ),
+                    threads_min_item_seconds: threads,
+                    processes_min_item_seconds: processes,
+                    independent_runs_min_item_seconds: runs,
+                    statement,
+                }
+            })
+        })
+    })
+}

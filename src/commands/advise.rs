@@ -1,0 +1,43 @@
+//! `hpc-advisor advise --facts FILE.json`: the recommendation recomputed offline from saved facts.
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+
+use crate::advise::{FACTS_SCHEMA_VERSION, Facts, FactsError, advise, render};
+use crate::cli::{AdviseArgs, OutputFormat};
+use crate::error::user_error;
+
+pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
+    let path = &args.facts;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        user_error(
+            format!("cannot read the facts file {}: {e}", path.display()),
+            "give an existing facts JSON file with --facts (see docs/facts.md)",
+        )
+    })?;
+    let facts = Facts::from_json(&text).map_err(|error| {
+        let hint = match &error {
+            FactsError::NotJson(_) => "the facts file must be one JSON object; see docs/facts.md".to_string(),
+            FactsError::UnknownSchemaVersion { .. } => format!(
+                "write facts with `\"schema_version\": {FACTS_SCHEMA_VERSION}` (docs/facts.md), or use the hpc-advisor that wrote them"
+            ),
+            FactsError::Field { .. } => {
+                "every field is required; write an unknown one as {\"unknown\": {\"because\": \"...\"}} (docs/facts.md)".to_string()
+            }
+        };
+        user_error(format!("invalid facts file {}: {error}", path.display()), hint)
+    })?;
+    let recommendation = advise(&facts);
+    let text = match args.format {
+        OutputFormat::Terminal => render::terminal(&recommendation),
+        OutputFormat::Markdown => render::markdown(&recommendation),
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(&recommendation)
+                .context("serialising the recommendation")?
+                + "\n"
+        }
+    };
+    io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
