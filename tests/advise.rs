@@ -6,7 +6,9 @@ use std::path::Path;
 use assert_cmd::Command;
 use hpc_advisor::advise::facts::Agreement;
 use hpc_advisor::advise::tree::TREE;
-use hpc_advisor::advise::{Answer, Fact, Facts, FactsError, Recommendation, advise, document};
+use hpc_advisor::advise::{
+    Answer, Fact, Facts, FactsError, Recommendation, Step, advise, document,
+};
 use predicates::prelude::*;
 
 fn fixture_path(name: &str) -> String {
@@ -21,16 +23,17 @@ fn fixture(name: &str) -> Facts {
     Facts::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// (node, branch) for each step; "?" for an unknown answer.
-fn path(recommendation: &Recommendation) -> Vec<(&str, &str)> {
-    recommendation
+/// "node=branch" for each step, space-separated; "node=?" for an unknown answer.
+fn path(recommendation: &Recommendation) -> String {
+    let steps: Vec<String> = recommendation
         .path
         .iter()
         .map(|step| match &step.answer {
-            Answer::Decided { branch, .. } => (step.node.as_str(), branch.as_str()),
-            Answer::Unknown { .. } => (step.node.as_str(), "?"),
+            Answer::Decided { branch, .. } => format!("{}={branch}", step.node),
+            Answer::Unknown { .. } => format!("{}=?", step.node),
         })
-        .collect()
+        .collect();
+    steps.join(" ")
 }
 
 fn action_ids(recommendation: &Recommendation) -> Vec<&str> {
@@ -41,45 +44,93 @@ fn action_ids(recommendation: &Recommendation) -> Vec<&str> {
         .collect()
 }
 
-/// The profiling and single-core steps every kernel fixture with a full profile shares.
-const PROFILED: [(&str, &str); 4] = [
-    ("profile.stability", "stable"),
-    ("profile.algorithm", "as_expected"),
-    ("profile.hotspot", "concentrated"),
-    ("profile.memory", "allocates"),
+fn step<'a>(recommendation: &'a Recommendation, node: &str) -> &'a Step {
+    recommendation.path.iter().find(|s| s.node == node).unwrap()
+}
+
+fn decided_text(step: &Step) -> &str {
+    match &step.answer {
+        Answer::Decided { text, .. } => text,
+        Answer::Unknown { because } => panic!("{} is unknown: {because}", step.node),
+    }
+}
+
+/// The steps every fixture with a full profile and no program of its own starts with.
+const PROFILED: &str = "profile.stability=stable profile.algorithm=as_expected \
+    profile.hotspot=concentrated profile.memory=allocates profile.program=?";
+
+/// Each fixture machine: its path through the tree and its ranked actions.
+const MACHINES: [(&str, &str, &[&str]); 6] = [
+    (
+        "this-machine",
+        "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
+         cores.item_size=batch cores.scaling=scales gpu.present=none nodes.saturated=saturated \
+         nodes.scale_out=one_node beyond.ceiling=near_peak",
+        &["threads", "vectorise"],
+    ),
+    (
+        "node-64-cores",
+        "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
+         cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
+         nodes.scale_out=one_node beyond.ceiling=room_left",
+        &["threads", "vectorise"],
+    ),
+    (
+        "gpu-node",
+        "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
+         cores.item_size=threads cores.scaling=scales gpu.present=present gpu.offload=pays \
+         nodes.saturated=saturated nodes.scale_out=one_node beyond.ceiling=near_peak",
+        &["gpu", "threads", "vectorise"],
+    ),
+    (
+        "slurm-cluster",
+        "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
+         cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
+         nodes.scale_out=mpi beyond.ceiling=near_peak",
+        &["mpi", "threads", "vectorise"],
+    ),
+    (
+        "one-core-container",
+        "vector.single_core=pays vector.lanes=explicit_pays cores.usable=one gpu.present=none \
+         nodes.saturated=saturated nodes.scale_out=no_mpi beyond.ceiling=near_peak",
+        &["vectorise", "request_cores"],
+    ),
+    (
+        "aarch64-laptop",
+        "vector.single_core=pays vector.lanes=? cores.usable=several cores.split=many \
+         cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
+         nodes.scale_out=no_mpi beyond.ceiling=room_left",
+        &["threads", "vectorise"],
+    ),
 ];
 
-fn expect_path(recommendation: &Recommendation, head: &[(&str, &str)], tail: &[(&str, &str)]) {
-    let expected: Vec<(&str, &str)> = head.iter().chain(tail).copied().collect();
-    assert_eq!(path(recommendation), expected);
+#[test]
+fn every_machine_gets_its_path_and_top_action() {
+    for (name, tail, actions) in MACHINES {
+        let r = advise(&fixture(name));
+        let profile = match name {
+            // The cluster's profile run was skipped and the container profiled a program.
+            "slurm-cluster" => PROFILED
+                .replace("profile.hotspot=concentrated", "profile.hotspot=?")
+                .replace("profile.memory=allocates", "profile.memory=?"),
+            "one-core-container" => {
+                PROFILED.replace("profile.program=?", "profile.program=cpu_bound")
+            }
+            _ => PROFILED.to_string(),
+        };
+        assert_eq!(path(&r), format!("{profile} {tail}"), "{name}");
+        assert_eq!(action_ids(&r), actions, "{name}");
+    }
 }
 
 #[test]
 fn this_machine_threads_over_simd_on_two_cores() {
     let r = advise(&fixture("this-machine"));
-    expect_path(
-        &r,
-        &PROFILED,
-        &[
-            ("profile.program", "?"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "explicit_pays"),
-            ("cores.usable", "several"),
-            ("cores.split", "many"),
-            ("cores.item_size", "batch"),
-            ("cores.scaling", "scales"),
-            ("gpu.present", "none"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "one_node"),
-            ("beyond.ceiling", "near_peak"),
-        ],
-    );
-    assert_eq!(action_ids(&r), ["threads", "vectorise"]);
     let Fact::Known(gain) = &r.actions[0].gain else {
         panic!("the threads action has a measured gain")
     };
     assert!(
-        gain.text.contains("`threads+simd`") && gain.text.contains("from 2 threads"),
+        gain.text.contains("`threads+simd`") && gain.text.contains("1.92x from 2 threads"),
         "{}",
         gain.text
     );
@@ -94,53 +145,14 @@ fn this_machine_threads_over_simd_on_two_cores() {
     assert!((crossover.threads_min_item_seconds - 3.0e-4).abs() < 1e-12);
     assert!((crossover.processes_min_item_seconds - 0.12).abs() < 1e-12);
     assert_eq!(crossover.independent_runs_min_item_seconds, 60.0);
-}
-
-#[test]
-fn sixty_four_cores_threads() {
-    let r = advise(&fixture("node-64-cores"));
-    expect_path(
-        &r,
-        &PROFILED,
-        &[
-            ("profile.program", "?"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "explicit_pays"),
-            ("cores.usable", "several"),
-            ("cores.split", "many"),
-            ("cores.item_size", "threads"),
-            ("cores.scaling", "scales"),
-            ("gpu.present", "none"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "one_node"),
-            ("beyond.ceiling", "room_left"),
-        ],
+    assert!(
+        decided_text(step(&r, "cores.item_size")).contains("items of 37.7 µs are under 300 µs")
     );
-    assert_eq!(action_ids(&r), ["threads", "vectorise"]);
 }
 
 #[test]
-fn gpu_node_offloads() {
+fn gpu_node_reports_the_crossover_size() {
     let r = advise(&fixture("gpu-node"));
-    expect_path(
-        &r,
-        &PROFILED,
-        &[
-            ("profile.program", "?"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "explicit_pays"),
-            ("cores.usable", "several"),
-            ("cores.split", "many"),
-            ("cores.item_size", "threads"),
-            ("cores.scaling", "scales"),
-            ("gpu.present", "present"),
-            ("gpu.offload", "pays"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "one_node"),
-            ("beyond.ceiling", "near_peak"),
-        ],
-    );
-    assert_eq!(action_ids(&r), ["gpu", "threads", "vectorise"]);
     let Fact::Known(gain) = &r.actions[0].gain else {
         panic!("measured")
     };
@@ -148,37 +160,12 @@ fn gpu_node_offloads() {
 }
 
 #[test]
-fn slurm_cluster_scales_out_with_mpi() {
+fn slurm_cluster_names_the_launcher_and_the_missing_profile() {
     let r = advise(&fixture("slurm-cluster"));
-    assert_eq!(
-        path(&r),
-        [
-            ("profile.stability", "stable"),
-            ("profile.algorithm", "as_expected"),
-            ("profile.hotspot", "?"),
-            ("profile.memory", "?"),
-            ("profile.program", "?"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "explicit_pays"),
-            ("cores.usable", "several"),
-            ("cores.split", "many"),
-            ("cores.item_size", "threads"),
-            ("cores.scaling", "scales"),
-            ("gpu.present", "none"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "mpi"),
-            ("beyond.ceiling", "near_peak"),
-        ]
-    );
-    assert_eq!(action_ids(&r), ["mpi", "threads", "vectorise"]);
-    let step = r.path.iter().find(|s| s.node == "nodes.scale_out").unwrap();
-    let Answer::Decided { text, .. } = &step.answer else {
-        panic!("decided")
-    };
+    let text = decided_text(step(&r, "nodes.scale_out"));
     assert!(text.contains("launch 144 tasks with `srun`"), "{text}");
-    let hotspot = r.path.iter().find(|s| s.node == "profile.hotspot").unwrap();
     assert_eq!(
-        hotspot.answer,
+        step(&r, "profile.hotspot").answer,
         Answer::Unknown {
             because: "profile.hottest_share: the profile run was skipped: --budget too small"
                 .into()
@@ -187,25 +174,9 @@ fn slurm_cluster_scales_out_with_mpi() {
 }
 
 #[test]
-fn one_core_container_vectorises_and_asks_for_cores() {
+fn one_core_container_names_the_binding_limit() {
     let r = advise(&fixture("one-core-container"));
-    expect_path(
-        &r,
-        &PROFILED,
-        &[
-            ("profile.program", "cpu_bound"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "explicit_pays"),
-            ("cores.usable", "one"),
-            ("gpu.present", "none"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "no_mpi"),
-            ("beyond.ceiling", "near_peak"),
-        ],
-    );
-    assert_eq!(action_ids(&r), ["vectorise", "request_cores"]);
-    let cores = r.path.iter().find(|s| s.node == "cores.usable").unwrap();
-    let Fact::Known(usable) = &cores.evidence[0].reading else {
+    let Fact::Known(usable) = &step(&r, "cores.usable").evidence[0].reading else {
         panic!("known")
     };
     assert!(
@@ -217,26 +188,8 @@ fn one_core_container_vectorises_and_asks_for_cores() {
 }
 
 #[test]
-fn aarch64_laptop_threads_without_the_failed_simd_variants() {
+fn aarch64_laptop_leaves_out_the_failed_simd_variants() {
     let r = advise(&fixture("aarch64-laptop"));
-    expect_path(
-        &r,
-        &PROFILED,
-        &[
-            ("profile.program", "?"),
-            ("vector.single_core", "pays"),
-            ("vector.lanes", "?"),
-            ("cores.usable", "several"),
-            ("cores.split", "many"),
-            ("cores.item_size", "threads"),
-            ("cores.scaling", "scales"),
-            ("gpu.present", "none"),
-            ("nodes.saturated", "saturated"),
-            ("nodes.scale_out", "no_mpi"),
-            ("beyond.ceiling", "room_left"),
-        ],
-    );
-    assert_eq!(action_ids(&r), ["threads", "vectorise"]);
     let excluded: Vec<&str> = r
         .excluded_variants
         .iter()
@@ -277,10 +230,10 @@ fn a_software_gpu_is_never_recommended() {
         offload.software = true;
     }
     let r = advise(&facts);
-    assert!(path(&r).contains(&("gpu.offload", "software")));
+    assert!(path(&r).contains("gpu.offload=software"), "{}", path(&r));
     assert!(!action_ids(&r).contains(&"gpu"));
     let lavapipe_only = advise(&fixture("this-machine"));
-    assert!(path(&lavapipe_only).contains(&("gpu.present", "none")));
+    assert!(path(&lavapipe_only).contains("gpu.present=none"));
 }
 
 #[test]
@@ -293,17 +246,12 @@ fn the_work_item_size_picks_the_mechanism() {
         }
         facts.program = program;
         let r = advise(&facts);
-        let (_, branch) = *path(&r)
-            .iter()
-            .find(|(node, _)| *node == "cores.item_size")
-            .unwrap();
-        (
-            branch.to_string(),
-            action_ids(&r)
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-        )
+        let branch = match &step(&r, "cores.item_size").answer {
+            Answer::Decided { branch, .. } => branch.clone(),
+            Answer::Unknown { because } => panic!("unknown: {because}"),
+        };
+        let actions: Vec<String> = action_ids(&r).iter().map(|s| s.to_string()).collect();
+        (branch, actions)
     };
     let (branch, actions) = with_program(95.0);
     assert_eq!(branch, "independent_runs");

@@ -69,6 +69,11 @@ impl Condition {
         }
     }
 
+    /// The flag fact is `expected`.
+    pub const fn flag(fact: FactId, expected: bool) -> Condition {
+        Condition::Flag { fact, expected }
+    }
+
     /// `fact op other` (another fact, unscaled).
     pub const fn compare_facts(fact: FactId, op: Op, other: FactId) -> Condition {
         Condition::Compare {

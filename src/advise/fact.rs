@@ -25,14 +25,6 @@ impl<T> Fact<T> {
         }
     }
 
-    /// The value, if known.
-    pub fn known(&self) -> Option<&T> {
-        match self {
-            Fact::Known(value) => Some(value),
-            Fact::Unknown { .. } => None,
-        }
-    }
-
     /// Borrows the value, keeping the reason when unknown.
     pub fn as_ref(&self) -> Fact<&T> {
         match self {

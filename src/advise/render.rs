@@ -29,10 +29,9 @@ pub fn terminal(recommendation: &Recommendation) -> String {
     }
     for (rank, action) in r.actions.iter().enumerate() {
         let _ = writeln!(out, "\n  {}. {} [{}]", rank + 1, action.title, action.id);
-        let _ = writeln!(out, "     gain    {}", gain_text(action));
-        let _ = writeln!(out, "     cost    {}", action.cost);
-        let _ = writeln!(out, "     Rust/C  {}", action.rust_c);
-        let _ = writeln!(out, "     Python  {}", action.python);
+        for (label, text) in action_fields(action) {
+            let _ = writeln!(out, "     {label:<7} {text}");
+        }
     }
     let _ = writeln!(out, "\nWork-item crossover");
     let _ = writeln!(out, "  {}", crossover_text(r));
@@ -58,10 +57,9 @@ pub fn markdown(recommendation: &Recommendation) -> String {
     }
     for (rank, action) in r.actions.iter().enumerate() {
         let _ = writeln!(out, "{}. **{}** (`{}`)", rank + 1, action.title, action.id);
-        let _ = writeln!(out, "   - gain: {}", gain_text(action));
-        let _ = writeln!(out, "   - cost: {}", action.cost);
-        let _ = writeln!(out, "   - Rust/C: {}", action.rust_c);
-        let _ = writeln!(out, "   - Python: {}", action.python);
+        for (label, text) in action_fields(action) {
+            let _ = writeln!(out, "   - {label}: {text}");
+        }
     }
     let _ = writeln!(out, "\n## Work-item crossover\n\n{}", crossover_text(r));
     let _ = writeln!(out, "\n## Path through the decision tree\n");
@@ -103,11 +101,18 @@ fn evidence_text(evidence: &Evidence) -> String {
     }
 }
 
-fn gain_text(action: &Action) -> String {
-    match &action.gain {
+/// What every format shows of an action, labelled.
+fn action_fields(action: &Action) -> [(&'static str, String); 4] {
+    let gain = match &action.gain {
         Fact::Known(gain) => gain.text.clone(),
         Fact::Unknown { because } => format!("not measured: {because}"),
-    }
+    };
+    [
+        ("gain", gain),
+        ("cost", action.cost.clone()),
+        ("Rust/C", action.rust_c.clone()),
+        ("Python", action.python.clone()),
+    ]
 }
 
 fn crossover_text(recommendation: &Recommendation) -> String {

@@ -67,12 +67,6 @@ impl Tree {
     }
 }
 
-impl Node {
-    pub fn branch(&self, id: &str) -> Option<&Branch> {
-        self.branches.iter().find(|branch| branch.id == id)
-    }
-}
-
 /// The seed documents, by file name.
 pub const SEED_LADDER: &str = "000_68a0adc9494b8a62.txt";
 pub const SEED_SUMMARY: &str = "001_e3dea7aff8a1c66b.txt";
@@ -98,6 +92,18 @@ pub const EFFICIENT: f64 = 0.7;
 pub const SERIAL_LIMIT: f64 = 0.1;
 /// Reaching half the per-core FMA peak counts as close to the ceiling.
 pub const NEAR_PEAK: f64 = 0.5;
+
+const MPI_LAUNCHES: Condition = Condition::flag(F::MpiCanLaunch, true);
+const SEVERAL_NODES: Condition = Condition::compare(F::AllocatedNodes, Op::AtLeast, 2.0);
+const MPI_BEATS_THREADS: Condition = Condition::Compare {
+    fact: F::MpiSpeedup,
+    op: Op::AtLeast,
+    threshold: Threshold::Fact {
+        fact: F::BestThreadedSpeedup,
+        times: WORTHWHILE_GAIN,
+        plus: 0.0,
+    },
+};
 
 static VECTORISE: ActionTemplate = ActionTemplate {
     id: "vectorise",
@@ -376,10 +382,7 @@ pub static TREE: Tree = Tree {
             branches: &[
                 Branch {
                     id: "io_bound",
-                    when: Condition::Flag {
-                        fact: F::ProgramIoBound,
-                        expected: true,
-                    },
+                    when: Condition::flag(F::ProgramIoBound, true),
                     why: "a program waiting on input and output gains little from faster arithmetic",
                     answer: "no: it is I/O-bound ({program.cpu_utilisation} busy on average over {program.wall_time}): deal with the I/O before vectors or cores",
                     actions: &[&OVERLAP_IO],
@@ -710,10 +713,7 @@ pub static TREE: Tree = Tree {
             branches: &[
                 Branch {
                     id: "software",
-                    when: Condition::Flag {
-                        fact: F::GpuOnSoftware,
-                        expected: true,
-                    },
+                    when: Condition::flag(F::GpuOnSoftware, true),
                     why: "a timing on a software renderer says nothing about a GPU",
                     answer: "not measured on the GPU: the GPU variant ran on a software renderer; never recommended",
                     actions: &[],
@@ -795,22 +795,7 @@ pub static TREE: Tree = Tree {
             branches: &[
                 Branch {
                     id: "mpi",
-                    when: Condition::All(&[
-                        Condition::Flag {
-                            fact: F::MpiCanLaunch,
-                            expected: true,
-                        },
-                        Condition::compare(F::AllocatedNodes, Op::AtLeast, 2.0),
-                        Condition::Compare {
-                            fact: F::MpiSpeedup,
-                            op: Op::AtLeast,
-                            threshold: Threshold::Fact {
-                                fact: F::BestThreadedSpeedup,
-                                times: WORTHWHILE_GAIN,
-                                plus: 0.0,
-                            },
-                        },
-                    ]),
+                    when: Condition::All(&[MPI_LAUNCHES, SEVERAL_NODES, MPI_BEATS_THREADS]),
                     why: "MPI launches, the allocation spans several nodes, and the measured MPI variant beats the best threaded one by the 1.5x worth the extra code",
                     answer: "yes: {scheduler.nodes} allocated, MPI launches and gains {speedup.mpi} against {speedup.best_threaded} with threads: launch {scheduler.tasks} with `{mpi.launcher}`; jobs shorter than {crossover.mpi_min_job} are dominated by the launch",
                     actions: &[&MPI],
@@ -818,13 +803,7 @@ pub static TREE: Tree = Tree {
                 },
                 Branch {
                     id: "mpi_too_small",
-                    when: Condition::All(&[
-                        Condition::Flag {
-                            fact: F::MpiCanLaunch,
-                            expected: true,
-                        },
-                        Condition::compare(F::AllocatedNodes, Op::AtLeast, 2.0),
-                    ]),
+                    when: Condition::All(&[MPI_LAUNCHES, SEVERAL_NODES]),
                     why: "MPI runs over several nodes but does not beat threads by 1.5x: launch and communication eat the gain at this size",
                     answer: "not at this size: over {scheduler.nodes} MPI gains {speedup.mpi} against {speedup.best_threaded} with threads; scale out only larger problems (launch alone is {overhead.mpirun_launch})",
                     actions: &[],
@@ -832,10 +811,7 @@ pub static TREE: Tree = Tree {
                 },
                 Branch {
                     id: "one_node",
-                    when: Condition::Flag {
-                        fact: F::MpiCanLaunch,
-                        expected: true,
-                    },
+                    when: MPI_LAUNCHES,
                     why: "MPI launches, but only one node is allocated",
                     answer: "not in this allocation: MPI launches with {mpi.launcher}, but {scheduler.nodes} is allocated; ask the scheduler for more nodes to scale out",
                     actions: &[],
