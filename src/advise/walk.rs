@@ -312,3 +312,139 @@ fn crossover(facts: &dyn FactSource) -> Fact<Crossover> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::advise::condition::{Condition, Op};
+    use crate::advise::tree::Branch;
+
+    struct Table(BTreeMap<FactId, Fact<Reading>>);
+
+    impl FactSource for Table {
+        fn read(&self, id: FactId) -> Fact<Reading> {
+            self.0
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| Fact::unknown("not measured"))
+        }
+    }
+
+    const fn node(id: &'static str, branches: &'static [Branch]) -> Node {
+        Node {
+            id,
+            title: id,
+            question: "?",
+            reads: &[FactId::CoresUsable, FactId::SimdLanes],
+            branches,
+            sources: &[],
+        }
+    }
+
+    const fn branch(id: &'static str, when: Condition, then: Option<&'static str>) -> Branch {
+        Branch {
+            id,
+            when,
+            why: "",
+            answer: "{cores.usable} and {simd.f64_lanes}",
+            actions: &[],
+            then,
+        }
+    }
+
+    /// "first" cannot be decided (lanes unknown), so its follow-up is skipped; "second" can.
+    static SMALL_TREE: Tree = Tree {
+        roots: &["first", "second"],
+        nodes: &[
+            node(
+                "first",
+                &[
+                    branch(
+                        "lanes",
+                        Condition::compare(FactId::SimdLanes, Op::AtLeast, 2.0),
+                        Some("follow"),
+                    ),
+                    branch("otherwise", Condition::Always, Some("follow")),
+                ],
+            ),
+            node("follow", &[branch("any", Condition::Always, None)]),
+            node(
+                "second",
+                &[
+                    branch(
+                        "cores",
+                        Condition::compare(FactId::CoresUsable, Op::AtLeast, 2.0),
+                        Some("follow"),
+                    ),
+                    branch("otherwise", Condition::Always, None),
+                ],
+            ),
+        ],
+    };
+
+    #[test]
+    fn an_unknown_condition_stops_its_node_and_the_walk_goes_on() {
+        let facts = Table(BTreeMap::from([(
+            FactId::CoresUsable,
+            Fact::Known(Reading::number(4.0, Unit::Cores, "test")),
+        )]));
+        let (path, actions) = walk(&SMALL_TREE, &facts);
+        let visited: Vec<(&str, &Answer)> =
+            path.iter().map(|s| (s.node.as_str(), &s.answer)).collect();
+        assert_eq!(
+            visited,
+            [
+                (
+                    "first",
+                    &Answer::Unknown {
+                        because: "simd.f64_lanes: not measured".into()
+                    }
+                ),
+                (
+                    "second",
+                    &Answer::Decided {
+                        branch: "cores".into(),
+                        text: "4 cores and unknown".into()
+                    }
+                ),
+                (
+                    "follow",
+                    &Answer::Decided {
+                        branch: "any".into(),
+                        text: "4 cores and unknown".into()
+                    }
+                ),
+            ]
+        );
+        assert!(actions.is_empty());
+        assert_eq!(
+            path[0].evidence[1].reading,
+            Fact::unknown("not measured"),
+            "the evidence shows the unknown fact with its reason"
+        );
+    }
+
+    #[test]
+    fn templates_are_filled_from_the_facts() {
+        let facts = Table(BTreeMap::from([(
+            FactId::ThreadsSpeedup,
+            Fact::Known(Reading::number(1.92, Unit::Times, "test")),
+        )]));
+        assert_eq!(fill("{scaling.speedup} here", &facts), "1.92x here");
+        assert_eq!(fill("{scaling.threads} threads", &facts), "unknown threads");
+        assert_eq!(
+            fill_if_known("{scaling.speedup}", &facts).as_deref(),
+            Some("1.92x")
+        );
+        assert_eq!(
+            fill_if_known("{scaling.speedup} on {scaling.threads}", &facts),
+            None
+        );
+        assert_eq!(
+            unknown_placeholders("{scaling.speedup} {no.such}"),
+            ["no.such"]
+        );
+    }
+}
