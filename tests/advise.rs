@@ -184,7 +184,7 @@ fn one_core_container_names_the_binding_limit() {
         "{}",
         usable.source
     );
-    assert!(matches!(r.actions[1].gain, Fact::Unknown { .. }));
+    assert!(matches!(r.actions[1].gain, Fact::Unknown(_)));
 }
 
 #[test]

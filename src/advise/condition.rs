@@ -116,7 +116,7 @@ impl Condition {
                         because: format!("{} is not a yes/no fact", fact.name()),
                     },
                 },
-                Fact::Unknown { because } => Truth::Unknown {
+                Fact::Unknown(because) => Truth::Unknown {
                     because: format!("{}: {because}", fact.name()),
                 },
             },
@@ -190,7 +190,7 @@ fn number(facts: &dyn FactSource, fact: FactId) -> Result<f64, String> {
         Fact::Known(reading) => reading
             .as_number()
             .ok_or_else(|| format!("{} is not a number", fact.name())),
-        Fact::Unknown { because } => Err(format!("{}: {because}", fact.name())),
+        Fact::Unknown(because) => Err(format!("{}: {because}", fact.name())),
     }
 }
 

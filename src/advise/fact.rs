@@ -9,27 +9,27 @@ use serde::{Deserialize, Serialize};
 
 /// A value that is either known or unknown for a stated reason.
 ///
-/// In JSON: `{"known": VALUE}` or `{"unknown": {"because": "REASON"}}`.
+/// In JSON: `{"known": VALUE}` or `{"unknown": "REASON"}`. The explicit
+/// `known` tag keeps serde's error path pointing into the value, so a
+/// mistyped field is named exactly (`machine.cores.known.usable`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fact<T> {
     Known(T),
-    Unknown { because: String },
+    Unknown(String),
 }
 
 impl<T> Fact<T> {
     /// An unknown fact with its reason.
     pub fn unknown(because: impl Into<String>) -> Self {
-        Fact::Unknown {
-            because: because.into(),
-        }
+        Fact::Unknown(because.into())
     }
 
     /// Borrows the value, keeping the reason when unknown.
     pub fn as_ref(&self) -> Fact<&T> {
         match self {
             Fact::Known(value) => Fact::Known(value),
-            Fact::Unknown { because } => Fact::unknown(because.clone()),
+            Fact::Unknown(because) => Fact::unknown(because.clone()),
         }
     }
 
@@ -37,7 +37,7 @@ impl<T> Fact<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fact<U> {
         match self {
             Fact::Known(value) => Fact::Known(f(value)),
-            Fact::Unknown { because } => Fact::Unknown { because },
+            Fact::Unknown(because) => Fact::Unknown(because),
         }
     }
 
@@ -45,7 +45,7 @@ impl<T> Fact<T> {
     pub fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
         match self {
             Fact::Known(value) => f(value),
-            Fact::Unknown { because } => Fact::Unknown { because },
+            Fact::Unknown(because) => Fact::Unknown(because),
         }
     }
 
@@ -69,7 +69,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&known).unwrap(), r#"{"known":2}"#);
         assert_eq!(
             serde_json::to_string(&unknown).unwrap(),
-            r#"{"unknown":{"because":"perf not permitted"}}"#
+            r#"{"unknown":"perf not permitted"}"#
         );
     }
 

@@ -369,7 +369,7 @@ fn read(facts: &Facts, id: FactId) -> Fact<Reading> {
             let overheads = &measured.overheads;
             match &overheads.rayon_task_seconds {
                 Fact::Known(task) => Fact::Known(crossover(*task, FactId::OverheadRayonTask, 0.0)),
-                Fact::Unknown { .. } => overheads
+                Fact::Unknown(_) => overheads
                     .thread_spawn_seconds
                     .as_ref()
                     .map(|spawn| crossover(*spawn, FactId::OverheadThreadSpawn, 0.0)),

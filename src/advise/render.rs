@@ -97,7 +97,7 @@ fn evidence_text(evidence: &Evidence) -> String {
         Fact::Known(reading) => {
             format!("{} = {} ({})", evidence.fact, reading.value, reading.source)
         }
-        Fact::Unknown { because } => format!("{} unknown: {because}", evidence.fact),
+        Fact::Unknown(because) => format!("{} unknown: {because}", evidence.fact),
     }
 }
 
@@ -105,7 +105,7 @@ fn evidence_text(evidence: &Evidence) -> String {
 fn action_fields(action: &Action) -> [(&'static str, String); 4] {
     let gain = match &action.gain {
         Fact::Known(gain) => gain.text.clone(),
-        Fact::Unknown { because } => format!("not measured: {because}"),
+        Fact::Unknown(because) => format!("not measured: {because}"),
     };
     [
         ("gain", gain),
@@ -118,7 +118,7 @@ fn action_fields(action: &Action) -> [(&'static str, String); 4] {
 fn crossover_text(recommendation: &Recommendation) -> String {
     match &recommendation.crossover {
         Fact::Known(crossover) => format!("{} (rule: {})", crossover.statement, crossover.rule),
-        Fact::Unknown { because } => format!("unknown: {because}"),
+        Fact::Unknown(because) => format!("unknown: {because}"),
     }
 }
 

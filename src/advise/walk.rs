@@ -99,7 +99,7 @@ pub fn advise(facts: &Facts) -> Recommendation {
                 Fact::Known(Agreement::Fail { reason }) => {
                     format!("failed the agreement check: {reason}")
                 }
-                Fact::Unknown { because } => format!("agreement not checked: {because}"),
+                Fact::Unknown(because) => format!("agreement not checked: {because}"),
             };
             Some(ExcludedVariant {
                 name: v.name.clone(),
@@ -199,7 +199,7 @@ fn action(template: &ActionTemplate, node: &Node, facts: &dyn FactSource) -> Act
                 }
                 None => Fact::unknown(format!("{} is not a number", over_naive.name())),
             },
-            Fact::Unknown { because } => Fact::unknown(format!("{}: {because}", over_naive.name())),
+            Fact::Unknown(because) => Fact::unknown(format!("{}: {because}", over_naive.name())),
         },
     };
     Action {
@@ -217,8 +217,8 @@ fn action(template: &ActionTemplate, node: &Node, facts: &dyn FactSource) -> Act
 fn rank(actions: &mut [Action]) {
     actions.sort_by(|a, b| match (&a.gain, &b.gain) {
         (Fact::Known(a), Fact::Known(b)) => b.over_naive.total_cmp(&a.over_naive),
-        (Fact::Known(_), Fact::Unknown { .. }) => std::cmp::Ordering::Less,
-        (Fact::Unknown { .. }, Fact::Known(_)) => std::cmp::Ordering::Greater,
+        (Fact::Known(_), Fact::Unknown(_)) => std::cmp::Ordering::Less,
+        (Fact::Unknown(_), Fact::Known(_)) => std::cmp::Ordering::Greater,
         _ => std::cmp::Ordering::Equal,
     });
 }
@@ -227,7 +227,7 @@ fn rank(actions: &mut [Action]) {
 pub fn fill(template: &str, facts: &dyn FactSource) -> String {
     substitute(template, |id| match facts.read(id) {
         Fact::Known(reading) => Some(reading.value.to_string()),
-        Fact::Unknown { .. } => None,
+        Fact::Unknown(_) => None,
     })
     .0
 }
@@ -236,7 +236,7 @@ pub fn fill(template: &str, facts: &dyn FactSource) -> String {
 fn fill_if_known(template: &str, facts: &dyn FactSource) -> Option<String> {
     let (text, complete) = substitute(template, |id| match facts.read(id) {
         Fact::Known(reading) => Some(reading.value.to_string()),
-        Fact::Unknown { .. } => None,
+        Fact::Unknown(_) => None,
     });
     complete.then_some(text)
 }

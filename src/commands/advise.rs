@@ -23,7 +23,7 @@ pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
                 "write facts with `\"schema_version\": {FACTS_SCHEMA_VERSION}` (docs/facts.md), or use the hpc-advisor that wrote them"
             ),
             FactsError::Field { .. } => {
-                "every field is required; write an unknown one as {\"unknown\": {\"because\": \"...\"}} (docs/facts.md)".to_string()
+                "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)".to_string()
             }
         };
         user_error(format!("invalid facts file {}: {error}", path.display()), hint)
