@@ -25,6 +25,14 @@ impl<T> Fact<T> {
         Fact::Unknown(because.into())
     }
 
+    /// The value, if known.
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(value) => Some(value),
+            Fact::Unknown(_) => None,
+        }
+    }
+
     /// Borrows the value, keeping the reason when unknown.
     pub fn as_ref(&self) -> Fact<&T> {
         match self {

@@ -26,7 +26,7 @@ pub struct Facts {
     pub measurements: Measurements,
     pub profile: ProfileFacts,
     /// The user's own program, when one was profiled (`hpc-advisor profile -- CMD`).
-    pub program: Fact<ProgramFacts>,
+    pub program: Fact<UserProgram>,
 }
 
 /// What detection found about the hardware and the software around it.
@@ -185,12 +185,12 @@ pub struct VariantMeasurement {
 }
 
 /// A speedup with its confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Speedup {
     pub estimate: f64,
-    pub low: f64,
-    pub high: f64,
+    /// [low, high]; unknown when too few runs gave an interval.
+    pub interval: Fact<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,7 +271,7 @@ pub struct Hotspot {
 /// A user's own program run under `hpc-advisor profile -- CMD`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProgramFacts {
+pub struct UserProgram {
     pub command: String,
     pub wall_seconds: f64,
     /// Cores busy on average: (user + system time) / wall time.

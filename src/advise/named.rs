@@ -478,7 +478,7 @@ fn speedup_of(variant: Fact<&VariantMeasurement>) -> Fact<Reading> {
             value: Value::Number {
                 value: s.estimate,
                 unit: Unit::Times,
-                interval: Some([s.low, s.high]),
+                interval: s.interval.known().copied(),
             },
             source: format!("bench: `{}` over `naive`, {} worker(s)", v.name, v.workers),
         })
