@@ -216,6 +216,13 @@ fn a_variant_that_fails_agreement_loses_its_place() {
     }
     let r = advise(&facts);
     assert_eq!(action_ids(&r), ["vectorise", "threads"]);
+    assert_eq!(
+        step(&r, "cores.scaling").answer,
+        Answer::Unknown {
+            because: "scaling.efficiency: `threads+simd`, on which it was measured, did not pass the agreement check".into()
+        },
+        "the scaling was measured on the failed variant"
+    );
     let Fact::Known(gain) = &r.actions[1].gain else {
         panic!("measured")
     };

@@ -261,7 +261,10 @@ fn read(facts: &Facts, id: FactId) -> Fact<Reading> {
             v.techniques.contains(&Technique::Mpi)
         })),
         FactId::GpuOverNaive | FactId::GpuOverBestCpu => {
-            let offload = passing_offload(facts);
+            let offload = measured
+                .gpu_offload
+                .as_ref()
+                .and_then(|gpu| trusted(facts, &gpu.variant, gpu));
             let baseline = if id == FactId::GpuOverNaive {
                 fastest(facts, "naive", |v| v.name == "naive")
             } else {
@@ -299,24 +302,28 @@ fn read(facts: &Facts, id: FactId) -> Fact<Reading> {
         FactId::ThreadsCount
         | FactId::ThreadsSpeedup
         | FactId::ThreadsEfficiency
-        | FactId::SerialFraction => measured.thread_scaling.as_ref().and_then(|s| {
-            let source = format!("bench: scaling of `{}`", s.variant);
-            match id {
-                FactId::ThreadsCount => {
-                    Fact::Known(Reading::number(f64::from(s.threads), Unit::Threads, source))
+        | FactId::SerialFraction => measured
+            .thread_scaling
+            .as_ref()
+            .and_then(|s| trusted(facts, &s.variant, s))
+            .and_then(|s| {
+                let source = format!("bench: scaling of `{}`", s.variant);
+                match id {
+                    FactId::ThreadsCount => {
+                        Fact::Known(Reading::number(f64::from(s.threads), Unit::Threads, source))
+                    }
+                    FactId::ThreadsSpeedup => {
+                        Fact::Known(Reading::number(s.speedup, Unit::Times, source))
+                    }
+                    FactId::ThreadsEfficiency => {
+                        Fact::Known(Reading::number(s.efficiency, Unit::Fraction, source))
+                    }
+                    _ => s
+                        .serial_fraction
+                        .as_ref()
+                        .map(|f| Reading::number(*f, Unit::Fraction, source + ", Amdahl fit")),
                 }
-                FactId::ThreadsSpeedup => {
-                    Fact::Known(Reading::number(s.speedup, Unit::Times, source))
-                }
-                FactId::ThreadsEfficiency => {
-                    Fact::Known(Reading::number(s.efficiency, Unit::Fraction, source))
-                }
-                _ => s
-                    .serial_fraction
-                    .as_ref()
-                    .map(|f| Reading::number(*f, Unit::Fraction, source + ", Amdahl fit")),
-            }
-        }),
+            }),
         FactId::FmaPeak => measured
             .ceilings
             .fma_peak_gflops_per_core
@@ -459,17 +466,15 @@ pub fn passing(facts: &Facts) -> impl Iterator<Item = &VariantMeasurement> {
         .filter(|v| matches!(v.agreement, Fact::Known(Agreement::Pass)))
 }
 
-fn passing_offload(facts: &Facts) -> Fact<&super::facts::GpuOffload> {
-    facts.measurements.gpu_offload.as_ref().and_then(|gpu| {
-        if passing(facts).any(|v| v.name == gpu.variant) {
-            Fact::Known(gpu)
-        } else {
-            Fact::unknown(format!(
-                "the GPU variant `{}` did not pass the agreement check",
-                gpu.variant
-            ))
-        }
-    })
+/// `measured` if it was taken on `variant` and that variant passed agreement, else unknown.
+fn trusted<'a, T>(facts: &Facts, variant: &str, measured: &'a T) -> Fact<&'a T> {
+    if passing(facts).any(|v| v.name == variant) {
+        Fact::Known(measured)
+    } else {
+        Fact::unknown(format!(
+            "`{variant}`, on which it was measured, did not pass the agreement check"
+        ))
+    }
 }
 
 fn speedup_of(variant: Fact<&VariantMeasurement>) -> Fact<Reading> {
