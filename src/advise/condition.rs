@@ -270,21 +270,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::advise::named::FactTable;
     use crate::advise::reading::{Reading, Unit};
 
-    struct Table(BTreeMap<FactId, Fact<Reading>>);
-
-    impl FactSource for Table {
-        fn read(&self, id: FactId) -> Fact<Reading> {
-            self.0
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| Fact::unknown("not in the table"))
-        }
-    }
-
-    fn table() -> Table {
-        Table(BTreeMap::from([
+    fn table() -> FactTable {
+        FactTable(BTreeMap::from([
             (
                 FactId::CoresUsable,
                 Fact::Known(Reading::number(2.0, Unit::Cores, "test")),

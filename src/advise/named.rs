@@ -111,6 +111,20 @@ pub trait FactSource {
     fn read(&self, id: FactId) -> Fact<Reading>;
 }
 
+/// A fixed table of facts for unit tests; a fact not in it is unknown, "not in the table".
+#[cfg(test)]
+pub struct FactTable(pub std::collections::BTreeMap<FactId, Fact<Reading>>);
+
+#[cfg(test)]
+impl FactSource for FactTable {
+    fn read(&self, id: FactId) -> Fact<Reading> {
+        self.0
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| Fact::unknown("not in the table"))
+    }
+}
+
 impl FactId {
     /// Looks a fact up by its name.
     pub fn from_name(name: &str) -> Option<FactId> {
@@ -200,21 +214,15 @@ fn read(facts: &Facts, id: FactId) -> Fact<Reading> {
                 "detect",
             ),
         }),
-        FactId::ProblemPairs => {
+        FactId::ProblemPairs | FactId::IndependentItems => {
+            let (count, unit) = match id {
+                FactId::ProblemPairs => (&facts.problem.pairs, Unit::Pairs),
+                _ => (&facts.problem.independent_items, Unit::Items),
+            };
             let source = format!("problem: {}", facts.problem.description);
-            facts
-                .problem
-                .pairs
+            count
                 .as_ref()
-                .map(|p| Reading::number(*p as f64, Unit::Pairs, source))
-        }
-        FactId::IndependentItems => {
-            let source = format!("problem: {}", facts.problem.description);
-            facts
-                .problem
-                .independent_items
-                .as_ref()
-                .map(|n| Reading::number(*n as f64, Unit::Items, source))
+                .map(|n| Reading::number(*n as f64, unit, source))
         }
         FactId::GrowthExpected => facts
             .problem

@@ -319,18 +319,8 @@ mod tests {
 
     use super::*;
     use crate::advise::condition::{Condition, Op};
+    use crate::advise::named::FactTable;
     use crate::advise::tree::Branch;
-
-    struct Table(BTreeMap<FactId, Fact<Reading>>);
-
-    impl FactSource for Table {
-        fn read(&self, id: FactId) -> Fact<Reading> {
-            self.0
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| Fact::unknown("not measured"))
-        }
-    }
 
     const fn node(id: &'static str, branches: &'static [Branch]) -> Node {
         Node {
@@ -386,7 +376,7 @@ mod tests {
 
     #[test]
     fn an_unknown_condition_stops_its_node_and_the_walk_goes_on() {
-        let facts = Table(BTreeMap::from([(
+        let facts = FactTable(BTreeMap::from([(
             FactId::CoresUsable,
             Fact::Known(Reading::number(4.0, Unit::Cores, "test")),
         )]));
@@ -399,7 +389,7 @@ mod tests {
                 (
                     "first",
                     &Answer::Unknown {
-                        because: "simd.f64_lanes: not measured".into()
+                        because: "simd.f64_lanes: not in the table".into()
                     }
                 ),
                 (
@@ -421,14 +411,14 @@ mod tests {
         assert!(actions.is_empty());
         assert_eq!(
             path[0].evidence[1].reading,
-            Fact::unknown("not measured"),
+            Fact::unknown("not in the table"),
             "the evidence shows the unknown fact with its reason"
         );
     }
 
     #[test]
     fn templates_are_filled_from_the_facts() {
-        let facts = Table(BTreeMap::from([(
+        let facts = FactTable(BTreeMap::from([(
             FactId::ThreadsSpeedup,
             Fact::Known(Reading::number(1.92, Unit::Times, "test")),
         )]));
