@@ -372,3 +372,14 @@ fn the_decision_tree_document_is_current() {
         "docs/decision-tree.md is out of date: run `HPC_ADVISOR_BLESS=1 cargo test --test advise`"
     );
 }
+
+#[test]
+fn markdown_lists_every_step_and_the_exclusions() {
+    let r = advise(&fixture("aarch64-laptop"));
+    let markdown = hpc_advisor::advise::render::markdown(&r);
+    let rows = markdown.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(rows, r.path.len());
+    assert!(markdown.contains("1. **Run the work items on a pool of threads** (`threads`)"));
+    assert!(markdown.contains("- `simd`: failed the agreement check"));
+    assert!(markdown.contains("| `vector.lanes` | Is the hot loop using the machine's SIMD lanes? | unknown: speedup.simd_over_scalar: no one-core SIMD variant was measured and passed the agreement check |"));
+}
