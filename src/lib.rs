@@ -14,5 +14,6 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
+        Command::Worker(args) => commands::worker::run(&args),
     }
 }
