@@ -357,10 +357,13 @@ impl Driver<'_> {
             problem: problem.clone(),
         };
         let mut in_flight = VecDeque::with_capacity(REQUESTS_IN_FLIGHT);
-        write_message(&mut to_worker, &setup)
-            .map_err(|e| format!("could not be sent the problem: {e}"))?;
+        // A worker that stops reading is reported by what it sent before (a failure
+        // frame, or the end of its output), so a write error waits for those replies.
+        let mut send_error = write_message(&mut to_worker, &setup)
+            .err()
+            .map(|e| format!("could not be sent the problem: {e}"));
         for _ in 0..REQUESTS_IN_FLIGHT {
-            self.request_next(&mut to_worker, &mut in_flight)?;
+            self.request_next(&mut to_worker, &mut in_flight, &mut send_error);
         }
         while let Some(expected) = in_flight.pop_front() {
             let reply = read_message(&mut from_worker)
@@ -401,31 +404,33 @@ impl Driver<'_> {
                     ));
                 }
             }
-            self.request_next(&mut to_worker, &mut in_flight)?;
+            self.request_next(&mut to_worker, &mut in_flight, &mut send_error);
         }
-        Ok(())
+        send_error.map_or(Ok(()), Err)
     }
 
-    /// Sends the next unclaimed chunk, if any, and records it as in flight.
+    /// Sends the next unclaimed chunk, if any, and records it as in flight;
+    /// after a failed send nothing more is sent.
     fn request_next(
         &self,
         to_worker: &mut impl Write,
         in_flight: &mut VecDeque<Range<usize>>,
-    ) -> Result<(), String> {
-        let Some(chunk) = self
-            .chunks
-            .get(self.next_chunk.fetch_add(1, Ordering::Relaxed))
-        else {
-            return Ok(());
+        send_error: &mut Option<String>,
+    ) {
+        if send_error.is_some() {
+            return;
+        }
+        let next = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+        let Some(chunk) = self.chunks.get(next) else {
+            return;
         };
         let request = Message::Compute {
             rows: chunk.start as u64..chunk.end as u64,
         };
-        write_message(to_worker, &request)
-            .and_then(|()| to_worker.flush().map_err(Into::into))
-            .map_err(|e| format!("could not be sent rows {chunk:?}: {e}"))?;
-        in_flight.push_back(chunk.clone());
-        Ok(())
+        match write_message(to_worker, &request).and_then(|()| Ok(to_worker.flush()?)) {
+            Ok(()) => in_flight.push_back(chunk.clone()),
+            Err(e) => *send_error = Some(format!("could not be sent rows {chunk:?}: {e}")),
+        }
     }
 }
 
