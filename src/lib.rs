@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod commands;
+pub mod distributed;
 pub mod error;
 pub mod output;
 
