@@ -128,32 +128,3 @@ fn a_launched_job_reports_launch_and_compute_apart() {
         assert!(result.command.contains("-n 2"), "{}", result.command);
     }
 }
-
-#[test]
-fn outside_a_launcher_the_cli_says_how_to_launch() {
-    let output = std::process::Command::new(BINARY)
-        .args([
-            "kernel",
-            "run",
-            "--variant",
-            "mpi",
-            "--nx",
-            "8",
-            "--ny",
-            "8",
-            "--nc",
-            "8",
-        ])
-        .env_remove("OMPI_COMM_WORLD_SIZE")
-        .env_remove("PMI_SIZE")
-        .env_remove("PMIX_SIZE")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("not started by an MPI launcher"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("hint: run `mpirun -n 2"), "{stderr}");
-}

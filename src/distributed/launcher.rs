@@ -277,7 +277,7 @@ pub fn launch_command(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distributed::scheduler::tests::{env, no_files};
+    use crate::distributed::scheduler::tests::{SLURM_TWO_NODES, env, no_files};
 
     fn launcher(kind: LauncherKind, implementation: MpiImplementation) -> Launcher {
         Launcher {
@@ -297,8 +297,19 @@ mod tests {
         }
     }
 
-    fn args(command: &LaunchCommand) -> String {
-        command.display()
+    fn host(is_root: bool, slots: usize) -> Host {
+        Host { is_root, slots }
+    }
+
+    /// The command line as a user would type it.
+    fn line(
+        launcher: &Launcher,
+        allocation: Option<&Allocation>,
+        host: Host,
+        ranks: Option<usize>,
+        threads: usize,
+    ) -> String {
+        launch_command(launcher, allocation, &host, &request(ranks, threads)).display()
     }
 
     #[test]
@@ -336,68 +347,46 @@ mod tests {
 
     #[test]
     fn open_mpi_as_root_on_a_workstation() {
-        let host = Host {
-            is_root: true,
-            slots: 2,
-        };
         let open_mpi = launcher(LauncherKind::Mpirun, MpiImplementation::OpenMpi);
-        let command = launch_command(&open_mpi, None, &host, &request(Some(2), 1));
         assert_eq!(
-            args(&command),
+            line(&open_mpi, None, host(true, 2), Some(2), 1),
             "/usr/bin/mpirun -n 2 --allow-run-as-root /opt/hpc-advisor kernel run"
         );
-        let command = launch_command(&open_mpi, None, &host, &request(Some(4), 1));
         assert_eq!(
-            args(&command),
+            line(&open_mpi, None, host(true, 2), Some(4), 1),
             "/usr/bin/mpirun -n 4 --allow-run-as-root --oversubscribe /opt/hpc-advisor kernel run"
         );
-        let user = Host {
-            is_root: false,
-            slots: 8,
-        };
-        let command = launch_command(&open_mpi, None, &user, &request(None, 2));
+        // Unset ranks fill the host's slots, threads taking their share.
+        let command = launch_command(&open_mpi, None, &host(false, 8), &request(None, 2));
         assert_eq!(command.ranks, 4);
         assert_eq!(
-            args(&command),
+            command.display(),
             "/usr/bin/mpirun -n 4 --bind-to none /opt/hpc-advisor kernel run"
         );
     }
 
     #[test]
     fn mpich_needs_neither_root_nor_oversubscribe_flags() {
-        let host = Host {
-            is_root: true,
-            slots: 1,
-        };
         let mpich = launcher(LauncherKind::Mpiexec, MpiImplementation::Mpich);
-        let command = launch_command(&mpich, None, &host, &request(Some(3), 1));
         assert_eq!(
-            args(&command),
+            line(&mpich, None, host(true, 1), Some(3), 1),
             "/usr/bin/mpiexec -n 3 /opt/hpc-advisor kernel run"
         );
     }
 
     #[test]
     fn srun_takes_the_slurm_allocation() {
-        let captured = "SLURM_JOB_ID=81234
-            SLURM_JOB_NUM_NODES=2
-            SLURM_NTASKS=8
-            SLURM_CPUS_PER_TASK=4";
-        let allocation = Allocation::from_env(env(captured), no_files).unwrap();
-        let host = Host {
-            is_root: false,
-            slots: 16,
-        };
+        let allocation = Allocation::from_env(env(SLURM_TWO_NODES), no_files).unwrap();
         let srun = launcher(LauncherKind::Srun, MpiImplementation::Unknown);
-        let command = launch_command(&srun, Some(&allocation), &host, &request(None, 4));
-        assert_eq!(command.ranks, 8);
         assert_eq!(
-            args(&command),
+            line(&srun, Some(&allocation), host(false, 16), None, 4),
             "/usr/bin/srun --nodes 2 --ntasks 8 --cpus-per-task 4 /opt/hpc-advisor kernel run"
         );
         // Fewer ranks than nodes: srun must not be asked for more nodes than tasks.
-        let command = launch_command(&srun, Some(&allocation), &host, &request(Some(1), 1));
-        assert!(args(&command).starts_with("/usr/bin/srun --nodes 1 --ntasks 1 "));
+        assert!(
+            line(&srun, Some(&allocation), host(false, 16), Some(1), 1)
+                .starts_with("/usr/bin/srun --nodes 1 --ntasks 1 ")
+        );
     }
 
     #[test]
@@ -406,14 +395,9 @@ mod tests {
             SLURM_NNODES=4
             SLURM_NTASKS=128";
         let allocation = Allocation::from_env(env(captured), no_files).unwrap();
-        let host = Host {
-            is_root: false,
-            slots: 32,
-        };
         let open_mpi = launcher(LauncherKind::Mpirun, MpiImplementation::OpenMpi);
-        let command = launch_command(&open_mpi, Some(&allocation), &host, &request(None, 1));
         assert_eq!(
-            args(&command),
+            line(&open_mpi, Some(&allocation), host(false, 32), None, 1),
             "/usr/bin/mpirun -n 128 /opt/hpc-advisor kernel run"
         );
     }
@@ -424,20 +408,14 @@ mod tests {
             PBS_NODEFILE=/var/spool/pbs/aux/4711.server";
         let nodefile = |_: &str| Some("n01\nn01\nn02\nn02\n".to_string());
         let allocation = Allocation::from_env(env(captured), nodefile).unwrap();
-        let host = Host {
-            is_root: false,
-            slots: 2,
-        };
         let open_mpi = launcher(LauncherKind::Mpirun, MpiImplementation::OpenMpi);
-        let command = launch_command(&open_mpi, Some(&allocation), &host, &request(None, 1));
         assert_eq!(
-            args(&command),
+            line(&open_mpi, Some(&allocation), host(false, 2), None, 1),
             "/usr/bin/mpirun -n 4 --hostfile /var/spool/pbs/aux/4711.server /opt/hpc-advisor kernel run"
         );
         let mpich = launcher(LauncherKind::Mpiexec, MpiImplementation::Mpich);
-        let command = launch_command(&mpich, Some(&allocation), &host, &request(None, 1));
         assert_eq!(
-            args(&command),
+            line(&mpich, Some(&allocation), host(false, 2), None, 1),
             "/usr/bin/mpiexec -n 4 -f /var/spool/pbs/aux/4711.server /opt/hpc-advisor kernel run"
         );
     }

@@ -119,14 +119,16 @@ pub(crate) mod tests {
         None
     }
 
+    /// Captured inside `sbatch --nodes=2 --ntasks=8 --cpus-per-task=4`.
+    pub(crate) const SLURM_TWO_NODES: &str = "SLURM_JOB_ID=81234
+        SLURM_JOB_NUM_NODES=2
+        SLURM_NTASKS=8
+        SLURM_CPUS_PER_TASK=4
+        SLURM_NTASKS_PER_NODE=4";
+
     #[test]
     fn a_two_node_slurm_job() {
-        let captured = "SLURM_JOB_ID=81234
-            SLURM_JOB_NUM_NODES=2
-            SLURM_NTASKS=8
-            SLURM_CPUS_PER_TASK=4
-            SLURM_NTASKS_PER_NODE=4";
-        let allocation = Allocation::from_env(env(captured), no_files).unwrap();
+        let allocation = Allocation::from_env(env(SLURM_TWO_NODES), no_files).unwrap();
         assert_eq!(
             allocation,
             Allocation {

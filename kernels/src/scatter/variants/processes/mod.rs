@@ -371,18 +371,18 @@ impl Driver<'_> {
                 .ok_or_else(|| format!("closed its output before returning rows {expected:?}"))?;
             match reply {
                 Message::Rows {
-                    first_row,
-                    nodes_x,
+                    first_row: returned_row,
+                    nodes_x: returned_width,
                     incident,
                     scattered,
                 } => {
                     let rows = incident.len() / self.nodes_x.max(1);
-                    if first_row != expected.start as u64
-                        || nodes_x != self.nodes_x as u64
+                    if returned_row != expected.start as u64
+                        || returned_width != self.nodes_x as u64
                         || rows != expected.len()
                     {
                         return Err(format!(
-                            "returned {rows} rows of {nodes_x} nodes from row {first_row} when \
+                            "returned {rows} rows of {returned_width} nodes from row {returned_row} when \
                              asked for rows {expected:?} of {} nodes",
                             self.nodes_x
                         ));
