@@ -2,7 +2,7 @@
 //!
 //! Its stdout carries binary frames only, so nothing else may print there.
 
-use std::io;
+use std::io::{self, BufWriter};
 
 use hpc_kernels::scatter::variants::processes::{self, WorkerFault};
 
@@ -16,6 +16,8 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
         .map(str::parse::<WorkerFault>)
         .transpose()
         .map_err(|e| user_error(e, "this flag exists for the test suite only"))?;
-    processes::serve(io::stdin().lock(), io::stdout().lock(), fault)?;
+    // Frames are written whole and flushed by `serve`; stdout's own buffer flushes per line.
+    let output = BufWriter::new(io::stdout().lock());
+    processes::serve(io::stdin().lock(), output, fault)?;
     Ok(())
 }

@@ -35,7 +35,9 @@ pub fn availability() -> Availability {
 
 /// The linked MPI library's version string (`MPI_Get_library_version`, callable before init).
 pub fn linked_library_version() -> Option<String> {
-    ::mpi::environment::library_version().ok()
+    // The C string's terminating NUL comes along in the buffer rsmpi returns.
+    let version = ::mpi::environment::library_version().ok()?;
+    Some(version.trim_end_matches(['\0', ' ', '\n']).to_string())
 }
 
 fn failed(message: String) -> VariantError {
@@ -262,6 +264,12 @@ fn gather(
 mod tests {
     use super::*;
     use crate::scatter::variants::rows::run_serial;
+
+    #[test]
+    fn the_linked_library_names_itself_in_plain_text() {
+        let version = linked_library_version().expect("MPI_Get_library_version works before init");
+        assert!(!version.is_empty() && !version.contains('\0'), "{version:?}");
+    }
 
     #[test]
     fn every_row_belongs_to_exactly_one_rank() {
