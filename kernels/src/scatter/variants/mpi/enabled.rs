@@ -268,7 +268,10 @@ mod tests {
     #[test]
     fn the_linked_library_names_itself_in_plain_text() {
         let version = linked_library_version().expect("MPI_Get_library_version works before init");
-        assert!(!version.is_empty() && !version.contains('\0'), "{version:?}");
+        assert!(
+            !version.is_empty() && !version.contains('\0'),
+            "{version:?}"
+        );
     }
 
     #[test]
