@@ -24,6 +24,16 @@ pub enum Command {
     Kernel(KernelCommand),
     /// Walk the decision tree over saved facts and print the path and the ranked actions.
     Advise(AdviseArgs),
+    /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Make worker 0 misbehave on purpose (tests of the parent's error handling only).
+    #[arg(long, hide = true, value_name = "FAULT")]
+    pub fault: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod advise;
 pub mod cli;
 mod commands;
+pub mod distributed;
 pub mod error;
 pub mod output;
 
@@ -16,5 +17,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
         Command::Advise(args) => commands::advise::run(&args),
+        Command::Worker(args) => commands::worker::run(&args),
     }
 }

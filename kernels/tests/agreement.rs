@@ -55,7 +55,8 @@ fn every_available_variant_agrees_with_naive() {
     for (label, problem) in problems() {
         let reference = run("naive", &problem, &settings);
         for variant in registry::all() {
-            if variant.availability() != Availability::Available {
+            if let Availability::Unavailable { reason, .. } = variant.availability() {
+                eprintln!("{} skipped: {reason}", variant.name());
                 continue;
             }
             let field = run(variant.name(), &problem, &settings);

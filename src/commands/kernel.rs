@@ -1,7 +1,8 @@
 //! `hpc-advisor kernel list|run`: the ladder's variants, one at a time.
 
+use std::fmt::Display;
 use std::io::{self, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hpc_kernels::scatter::{Availability, Field, Grid, Problem, RunSettings, Variant, registry};
@@ -127,28 +128,30 @@ fn run_variant(args: &KernelRunArgs) -> anyhow::Result<()> {
     let pairs = field.outside_nodes() as u64 * problem.nc() as u64;
     let checksum = field.checksum();
     let mut out = io::stdout().lock();
-    writeln!(out, "variant      {}", variant.name())?;
-    writeln!(out, "problem      {problem}")?;
+    report_line(&mut out, "variant", variant.name())?;
+    report_line(&mut out, "problem", &problem)?;
     if problem.was_reoriented() {
-        writeln!(
-            out,
-            "note         the contour ran clockwise and was reversed to run anticlockwise"
+        report_line(
+            &mut out,
+            "note",
+            "the contour ran clockwise and was reversed to run anticlockwise",
         )?;
     }
-    writeln!(out, "checksum     {checksum:.10}")?;
-    writeln!(out, "pairs        {pairs}")?;
-    writeln!(out, "wall time    {:.3} ms", wall * 1e3)?;
-    writeln!(out, "ns per pair  {:.3}", wall * 1e9 / pairs.max(1) as f64)?;
+    report_line(&mut out, "checksum", format_args!("{checksum:.10}"))?;
+    report_line(&mut out, "pairs", pairs)?;
+    report_line(&mut out, "wall time", format_args!("{:.3} ms", wall * 1e3))?;
+    let ns_per_pair = wall * 1e9 / pairs.max(1) as f64;
+    report_line(&mut out, "ns per pair", format_args!("{ns_per_pair:.3}"))?;
     for phase in &output.phases {
-        writeln!(
-            out,
-            "phase        {}: {:.3} ms",
-            phase.name,
-            phase.duration.as_secs_f64() * 1e3
+        let ms = phase.duration.as_secs_f64() * 1e3;
+        report_line(
+            &mut out,
+            "phase",
+            format_args!("{}: {ms:.3} ms", phase.name),
         )?;
     }
     for note in &output.notes {
-        writeln!(out, "note         {note}")?;
+        report_line(&mut out, "note", note)?;
     }
     if args.checksum {
         verify_spec_checksum(&problem, checksum, &mut out)?;
@@ -159,6 +162,53 @@ fn run_variant(args: &KernelRunArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing the field to {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Width of the label column of the `kernel run` report.
+const LABEL_WIDTH: usize = 12;
+
+/// One `label value` line of the `kernel run` report; [`parse_report`] reads them back.
+fn report_line(out: &mut impl Write, label: &str, value: impl Display) -> io::Result<()> {
+    writeln!(out, "{label:<LABEL_WIDTH$} {value}")
+}
+
+/// What a launcher's caller needs from a `kernel run` report printed by another process.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunReport {
+    pub checksum: Option<f64>,
+    /// `(phase name, duration)` in the order printed.
+    pub phases: Vec<(String, Duration)>,
+}
+
+impl RunReport {
+    pub fn phase(&self, name: &str) -> Option<Duration> {
+        self.phases.iter().find(|(n, _)| n == name).map(|(_, d)| *d)
+    }
+}
+
+/// Reads the checksum and phase lines of a `kernel run` report; other lines are ignored.
+pub fn parse_report(text: &str) -> RunReport {
+    let mut report = RunReport::default();
+    for line in text.lines() {
+        let Some((label, value)) = line.split_at_checked(LABEL_WIDTH + 1) else {
+            continue;
+        };
+        match label.trim_end() {
+            "checksum" => report.checksum = value.trim().parse().ok(),
+            "phase" => {
+                let parsed = value.rsplit_once(": ").and_then(|(name, time)| {
+                    let ms: f64 = time.strip_suffix(" ms")?.trim().parse().ok()?;
+                    Some((
+                        name.to_string(),
+                        Duration::try_from_secs_f64(ms * 1e-3).ok()?,
+                    ))
+                });
+                report.phases.extend(parsed);
+            }
+            _ => {}
+        }
+    }
+    report
 }
 
 fn verify_spec_checksum(
@@ -174,16 +224,18 @@ fn verify_spec_checksum(
             && *problem.contour() == hpc_kernels::scatter::Contour::Default
     });
     let Some(&(_, expected)) = reference else {
-        writeln!(
+        report_line(
             out,
-            "reference    none for this problem (the spec lists 32^3, 64^3 and 128^3 with the default contour)"
+            "reference",
+            "none for this problem (the spec lists 32^3, 64^3 and 128^3 with the default contour)",
         )?;
         return Ok(());
     };
     let relative = (checksum - expected).abs() / expected;
-    writeln!(
+    report_line(
         out,
-        "reference    {expected} (relative difference {relative:.1e})"
+        "reference",
+        format_args!("{expected} (relative difference {relative:.1e})"),
     )?;
     if relative > 1e-6 {
         return Err(user_error(
@@ -211,4 +263,34 @@ fn write_csv(field: &Field, grid: &Grid, w: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_lines_are_read_back() {
+        let mut text = Vec::new();
+        report_line(&mut text, "variant", "mpi").unwrap();
+        report_line(
+            &mut text,
+            "checksum",
+            format_args!("{:.10}", 4686.339327725555),
+        )
+        .unwrap();
+        report_line(&mut text, "phase", "mpi init: 235.151 ms").unwrap();
+        report_line(&mut text, "phase", "compute: 75.456 ms").unwrap();
+        report_line(&mut text, "note", "2 ranks x 1 threads").unwrap();
+        let report = parse_report(&String::from_utf8(text).unwrap());
+        assert!((report.checksum.unwrap() - 4686.339327725555).abs() < 1e-9);
+        assert_eq!(report.phases.len(), 2);
+        assert_eq!(report.phase("compute"), Some(Duration::from_micros(75_456)));
+        assert_eq!(
+            report.phase("mpi init"),
+            Some(Duration::from_micros(235_151))
+        );
+        assert_eq!(report.phase("gather"), None);
+        assert_eq!(parse_report("garbage\nchecksum\n"), RunReport::default());
+    }
 }

@@ -2,3 +2,4 @@
 
 pub mod advise;
 pub mod kernel;
+pub mod worker;

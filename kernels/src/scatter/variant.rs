@@ -70,6 +70,11 @@ impl RunSettings {
     pub fn resolved_threads(&self) -> usize {
         self.threads.unwrap_or_else(usable_parallelism).max(1)
     }
+
+    /// The worker process count to use, resolving `None` to the cores this process may use.
+    pub fn resolved_workers(&self) -> usize {
+        self.workers.unwrap_or_else(usable_parallelism).max(1)
+    }
 }
 
 /// Cores this process may use as the standard library sees them (affinity and cgroup quota).
