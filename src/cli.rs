@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hpc_kernels::scatter::{Contour, Problem, RunSettings};
 
 use crate::error::user_error;
@@ -22,6 +22,22 @@ pub enum Command {
     /// List or run the reference kernel's variants.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Detect this machine's CPU, cores, caches, memory, GPUs, MPI, scheduler and tools.
+    Detect(DetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Output format: readable tables, the `Machine` as JSON (docs/machine.md), or Markdown.
+    #[arg(long, value_enum, default_value_t = DetectFormat::Table)]
+    pub format: DetectFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

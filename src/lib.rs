@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod commands;
+pub mod detect;
 pub mod error;
 pub mod output;
 
@@ -14,5 +15,6 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
+        Command::Detect(args) => commands::detect::run(&args),
     }
 }
