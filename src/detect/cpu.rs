@@ -295,91 +295,55 @@ mod arch {
                 "cpuid leaf 7 unavailable".to_string()
             })
         };
-        let detected = |usable: bool| Fact::Known(usable);
-        let avx512f_usable = is_x86_feature_detected!("avx512f");
         // std::arch on Rust 1.88 cannot name these; they share AVX-512F's register state.
-        let with_avx512_state =
-            |hardware: &Fact<bool>| hardware.as_ref().map(|&present| present && avx512f_usable);
+        let with_avx512_state = |hardware: &Fact<bool>| {
+            hardware
+                .as_ref()
+                .map(|&present| present && is_x86_feature_detected!("avx512f"))
+        };
         let amx_usable = || {
             Fact::unknown(
                 "stable std::arch cannot check AMX, and Linux grants it per process (arch_prctl)",
             )
         };
-        let mut extensions = Vec::new();
-        let mut push = |name: &str, hardware: Fact<bool>, usable: Fact<bool>| {
-            extensions.push(IsaExtension {
-                name: name.to_string(),
-                hardware,
-                usable,
-            });
+        let extension = |name: &str, hardware: Fact<bool>, usable: Fact<bool>| IsaExtension {
+            name: name.to_string(),
+            hardware,
+            usable,
         };
-        push(
-            "sse2",
-            has(|f| f.has_sse2()),
-            detected(is_x86_feature_detected!("sse2")),
-        );
-        push(
-            "sse4.2",
-            has(|f| f.has_sse42()),
-            detected(is_x86_feature_detected!("sse4.2")),
-        );
-        push(
-            "avx",
-            has(|f| f.has_avx()),
-            detected(is_x86_feature_detected!("avx")),
-        );
-        push(
-            "fma",
-            has(|f| f.has_fma()),
-            detected(is_x86_feature_detected!("fma")),
-        );
-        push(
-            "avx2",
-            has_ext(|f| f.has_avx2()),
-            detected(is_x86_feature_detected!("avx2")),
-        );
-        push(
-            "avx512f",
-            has_ext(|f| f.has_avx512f()),
-            detected(avx512f_usable),
-        );
-        push(
-            "avx512dq",
-            has_ext(|f| f.has_avx512dq()),
-            detected(is_x86_feature_detected!("avx512dq")),
-        );
-        push(
-            "avx512cd",
-            has_ext(|f| f.has_avx512cd()),
-            detected(is_x86_feature_detected!("avx512cd")),
-        );
-        push(
-            "avx512bw",
-            has_ext(|f| f.has_avx512bw()),
-            detected(is_x86_feature_detected!("avx512bw")),
-        );
-        push(
-            "avx512vl",
-            has_ext(|f| f.has_avx512vl()),
-            detected(is_x86_feature_detected!("avx512vl")),
-        );
-        push(
-            "avx512ifma",
-            has_ext(|f| f.has_avx512_ifma()),
-            detected(is_x86_feature_detected!("avx512ifma")),
-        );
-        push(
-            "avx512vnni",
-            has_ext(|f| f.has_avx512vnni()),
-            detected(is_x86_feature_detected!("avx512vnni")),
-        );
+        // name => cpuid leaf reader (`has`: leaf 1, `has_ext`: leaf 7) and its method.
+        macro_rules! cross_checked {
+            ($($name:tt => $leaf:ident . $method:ident),* $(,)?) => {
+                vec![$(extension(
+                    $name,
+                    $leaf(|f| f.$method()),
+                    Fact::Known(is_x86_feature_detected!($name)),
+                )),*]
+            };
+        }
+        let mut extensions = cross_checked![
+            "sse2" => has.has_sse2,
+            "sse4.2" => has.has_sse42,
+            "avx" => has.has_avx,
+            "fma" => has.has_fma,
+            "avx2" => has_ext.has_avx2,
+            "avx512f" => has_ext.has_avx512f,
+            "avx512dq" => has_ext.has_avx512dq,
+            "avx512cd" => has_ext.has_avx512cd,
+            "avx512bw" => has_ext.has_avx512bw,
+            "avx512vl" => has_ext.has_avx512vl,
+            "avx512ifma" => has_ext.has_avx512_ifma,
+            "avx512vnni" => has_ext.has_avx512vnni,
+        ];
         let bf16 = has_ext(|f| f.has_avx512_bf16());
-        push("avx512bf16", bf16.clone(), with_avx512_state(&bf16));
         let fp16 = has_ext(|f| f.has_avx512_fp16());
-        push("avx512fp16", fp16.clone(), with_avx512_state(&fp16));
-        push("amx-tile", has_ext(|f| f.has_amx_tile()), amx_usable());
-        push("amx-bf16", has_ext(|f| f.has_amx_bf16()), amx_usable());
-        push("amx-int8", has_ext(|f| f.has_amx_int8()), amx_usable());
+        extensions.extend([
+            extension("avx512bf16", bf16.clone(), with_avx512_state(&bf16)),
+            extension("avx512fp16", fp16.clone(), with_avx512_state(&fp16)),
+            extension("amx-tile", has_ext(|f| f.has_amx_tile()), amx_usable()),
+            extension("amx-bf16", has_ext(|f| f.has_amx_bf16()), amx_usable()),
+            extension("amx-int8", has_ext(|f| f.has_amx_int8()), amx_usable()),
+        ]);
         let osxsave = has(|f| f.has_oxsave());
         let simd = simd_from(&SIMD_CANDIDATES, &extensions, osxsave);
         let (family, model, stepping) = match &features {

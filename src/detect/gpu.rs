@@ -110,17 +110,7 @@ pub fn detect(runner: &Runner) -> Gpus {
 }
 
 fn nvidia_smi(runner: &Runner) -> Result<Vec<Gpu>, String> {
-    let output = runner
-        .run("nvidia-smi", &NVIDIA_SMI_ARGS, PROBE_TIMEOUT)
-        .map_err(|e| e.to_string())?;
-    if !output.success {
-        return Err(format!(
-            "nvidia-smi failed: {}",
-            output
-                .first_line()
-                .unwrap_or_else(|| "no output".to_string())
-        ));
-    }
+    let output = runner.run_successfully("nvidia-smi", &NVIDIA_SMI_ARGS, PROBE_TIMEOUT)?;
     parse_nvidia_smi_csv(&output.stdout)
 }
 
@@ -175,28 +165,15 @@ pub fn normalise_pci_address(text: &str) -> Option<String> {
 }
 
 fn rocm_smi(runner: &Runner) -> Result<Vec<Gpu>, String> {
-    let output = runner
-        .run(
-            "rocm-smi",
-            &[
-                "--showproductname",
-                "--showmeminfo",
-                "vram",
-                "--showbus",
-                "--showdriverversion",
-                "--json",
-            ],
-            PROBE_TIMEOUT,
-        )
-        .map_err(|e| e.to_string())?;
-    if !output.success {
-        return Err(format!(
-            "rocm-smi failed: {}",
-            output
-                .first_line()
-                .unwrap_or_else(|| "no output".to_string())
-        ));
-    }
+    let args = [
+        "--showproductname",
+        "--showmeminfo",
+        "vram",
+        "--showbus",
+        "--showdriverversion",
+        "--json",
+    ];
+    let output = runner.run_successfully("rocm-smi", &args, PROBE_TIMEOUT)?;
     parse_rocm_smi_json(&output.stdout)
 }
 

@@ -178,19 +178,7 @@ fn launch_check(runner: &Runner, launchers: &[Launcher]) -> Fact<LaunchCheck> {
         Ok(output) => Fact::Known(LaunchCheck {
             command,
             succeeded: output.success,
-            detail: if output.success {
-                "exit status 0".to_string()
-            } else {
-                format!(
-                    "exit status {}: {}",
-                    output
-                        .code
-                        .map_or_else(|| "signal".to_string(), |c| c.to_string()),
-                    output
-                        .first_line()
-                        .unwrap_or_else(|| "no output".to_string())
-                )
-            },
+            detail: output.outcome(),
             elapsed_ms: output.elapsed.as_secs_f64() * 1e3,
         }),
         Err(error) => Fact::unknown(format!("`{command}`: {error}")),

@@ -53,6 +53,26 @@ impl CommandOutput {
     pub fn first_line(&self) -> Option<String> {
         first_nonempty_line(&self.combined())
     }
+
+    /// How it ended, with the first informative line of output when it failed:
+    /// `exit status 1: mpirun has detected an attempt to run as root.`
+    pub fn outcome(&self) -> String {
+        if self.success {
+            return "exit status 0".to_string();
+        }
+        let status = self.code.map_or_else(
+            || "killed by a signal".to_string(),
+            |code| format!("exit status {code}"),
+        );
+        let message = self
+            .stderr
+            .lines()
+            .chain(self.stdout.lines())
+            .map(str::trim)
+            .find(|line| line.chars().any(char::is_alphanumeric) && !line.ends_with(':'))
+            .unwrap_or("no output");
+        format!("{status}: {message}")
+    }
 }
 
 pub fn first_nonempty_line(text: &str) -> Option<String> {
@@ -105,6 +125,23 @@ impl Runner {
             program: program.to_string(),
         })?;
         run_path(&path, program, args, timeout)
+    }
+
+    /// Like [`Runner::run`], but a non-zero exit is an error too; errors are "unknown" reasons.
+    pub fn run_successfully(
+        &self,
+        program: &str,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<CommandOutput, String> {
+        let output = self
+            .run(program, args, timeout)
+            .map_err(|e| e.to_string())?;
+        if output.success {
+            Ok(output)
+        } else {
+            Err(format!("`{program}` failed: {}", output.outcome()))
+        }
     }
 }
 
@@ -234,6 +271,30 @@ mod tests {
             .run("sleep", &["10"], Duration::from_millis(100))
             .unwrap_err();
         assert!(matches!(error, RunError::TimedOut { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_failure_is_summarised_by_its_first_informative_line() {
+        let refused = CommandOutput {
+            success: false,
+            code: Some(1),
+            stdout: String::new(),
+            stderr: "------------\nmpirun has detected an attempt to run as root.\n\nRunning as root is discouraged\n".to_string(),
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(
+            refused.outcome(),
+            "exit status 1: mpirun has detected an attempt to run as root."
+        );
+        let denied = CommandOutput {
+            stderr: "Error:\nAccess to performance monitoring is limited.\n".to_string(),
+            code: None,
+            ..refused
+        };
+        assert_eq!(
+            denied.outcome(),
+            "killed by a signal: Access to performance monitoring is limited."
+        );
     }
 
     #[test]

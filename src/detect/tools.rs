@@ -173,9 +173,7 @@ fn perf(runner: &Runner) -> Perf {
                     Ok(output) if !output.success => Fact::Known(PerfStatCheck {
                         permitted: false,
                         hardware_counters: false,
-                        detail: output
-                            .first_line()
-                            .unwrap_or_else(|| "perf stat failed".to_string()),
+                        detail: output.outcome(),
                     }),
                     Ok(output) => parse_perf_stat(&output.stderr)
                         .map(|(permitted, hardware_counters)| PerfStatCheck {
@@ -246,18 +244,8 @@ fn python(runner: &Runner) -> Python {
     let mut args = vec!["-I", "-c", PYTHON_PROBE];
     args.extend(PYTHON_PACKAGES);
     let report = runner
-        .run(name, &args, PROBE_TIMEOUT)
-        .map_err(|e| e.to_string())
-        .and_then(|output| {
-            if output.success {
-                parse_python_report(&output.stdout)
-            } else {
-                Err(format!(
-                    "the Python probe failed: {}",
-                    output.stderr.lines().last().unwrap_or("no output")
-                ))
-            }
-        });
+        .run_successfully(name, &args, PROBE_TIMEOUT)
+        .and_then(|output| parse_python_report(&output.stdout));
     match report {
         Ok((version, executable, packages)) => Python {
             interpreter: Fact::Known(executable),
