@@ -222,7 +222,12 @@ fn cgroup_limits(layout: &Fact<CgroupLayout>) -> (CoreLimit, CoreLimit, Option<f
             "no cpuset controller",
         ),
         Some(dir) => match cgroup::cpuset_cpus(dir) {
-            Fact::Known((list, file)) => cpu_list_limit(
+            Fact::Known(None) => limit(
+                LimitSource::CgroupCpuset,
+                Fact::Known(None),
+                format!("cpuset controller not enabled for {}", dir.dir.display()),
+            ),
+            Fact::Known(Some((list, file))) => cpu_list_limit(
                 LimitSource::CgroupCpuset,
                 topology::parse_cpu_list(&list).into(),
                 &file.display().to_string(),

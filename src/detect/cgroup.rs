@@ -239,15 +239,24 @@ pub fn cpu_quota(dir: &ControllerDir) -> Fact<Option<(f64, String)>> {
     if read_any {
         Fact::Known(tightest)
     } else {
-        Fact::unknown(format!(
-            "no CPU quota file readable under {}",
-            dir.dir.display()
-        ))
+        when_absent(dir, "CPU quota file")
     }
 }
 
-/// The CPUs the cpuset controller allows, as a list such as `0-3,8`, with the file it came from.
-pub fn cpuset_cpus(dir: &ControllerDir) -> Fact<(String, PathBuf)> {
+/// What it means that no level has a controller's file: on v2 (with a readable
+/// hierarchy) the controller is not enabled for this cgroup, so it sets no limit;
+/// otherwise we cannot tell.
+fn when_absent<T>(dir: &ControllerDir, files: &str) -> Fact<Option<T>> {
+    if dir.v2 && dir.dir.join("cgroup.controllers").is_file() {
+        Fact::Known(None)
+    } else {
+        Fact::unknown(format!("no {files} readable under {}", dir.dir.display()))
+    }
+}
+
+/// The CPUs the cpuset controller allows, as a list such as `0-3,8`, with the file it came from
+/// (`None`: the v2 cpuset controller is not enabled here).
+pub fn cpuset_cpus(dir: &ControllerDir) -> Fact<Option<(String, PathBuf)>> {
     let names: &[&str] = if dir.v2 {
         &["cpuset.cpus.effective"]
     } else {
@@ -259,14 +268,11 @@ pub fn cpuset_cpus(dir: &ControllerDir) -> Fact<(String, PathBuf)> {
             if let Fact::Known(text) = read_text(&file)
                 && !text.is_empty()
             {
-                return Fact::Known((text, file));
+                return Fact::Known(Some((text, file)));
             }
         }
     }
-    Fact::unknown(format!(
-        "no cpuset file readable under {}",
-        dir.dir.display()
-    ))
+    when_absent(dir, "cpuset file")
 }
 
 /// A memory limit file's value in bytes; `max` (v2) or a huge v1 sentinel means no limit.
@@ -306,7 +312,7 @@ pub fn memory_limit(dir: &ControllerDir) -> Fact<Option<u64>> {
     if read_any {
         Fact::Known(tightest)
     } else {
-        Fact::unknown(format!("no {name} readable under {}", dir.dir.display()))
+        when_absent(dir, name)
     }
 }
 
@@ -422,7 +428,10 @@ mod tests {
         fs::write(root.join("job/memory.max"), "1073741824\n").unwrap();
         let dir = controller(root, true);
         assert_eq!(cpu_quota(&dir).known().cloned().unwrap().unwrap().0, 1.5);
-        assert_eq!(cpuset_cpus(&dir).known().unwrap().0, "0-3,8");
+        assert_eq!(
+            cpuset_cpus(&dir).known().cloned().unwrap().unwrap().0,
+            "0-3,8"
+        );
         assert_eq!(memory_limit(&dir), Fact::Known(Some(1 << 30)));
     }
 
@@ -433,5 +442,16 @@ mod tests {
         assert!(cpu_quota(&dir).known().is_none());
         assert!(cpuset_cpus(&dir).known().is_none());
         assert!(memory_limit(&dir).known().is_none());
+    }
+
+    #[test]
+    fn a_v2_controller_not_enabled_sets_no_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let controller = controller(dir.path(), true);
+        fs::create_dir_all(&controller.dir).unwrap();
+        fs::write(controller.dir.join("cgroup.controllers"), "pids\n").unwrap();
+        assert_eq!(cpu_quota(&controller), Fact::Known(None));
+        assert_eq!(cpuset_cpus(&controller), Fact::Known(None));
+        assert_eq!(memory_limit(&controller), Fact::Known(None));
     }
 }
