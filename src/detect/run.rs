@@ -49,11 +49,6 @@ impl CommandOutput {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
-    /// The first non-empty line of the combined output, trimmed.
-    pub fn first_line(&self) -> Option<String> {
-        first_nonempty_line(&self.combined())
-    }
-
     /// How it ended, with the first informative line of output when it failed:
     /// `exit status 1: mpirun has detected an attempt to run as root.`
     pub fn outcome(&self) -> String {
@@ -254,7 +249,10 @@ mod tests {
             .unwrap();
         assert!(output.success);
         assert_eq!(output.stdout.trim(), "hello");
-        assert_eq!(output.first_line().as_deref(), Some("hello"));
+        assert_eq!(
+            first_nonempty_line(&output.combined()).as_deref(),
+            Some("hello")
+        );
     }
 
     #[test]
