@@ -11,8 +11,8 @@ use std::thread;
 use serde::{Deserialize, Serialize};
 
 use super::fact::Fact;
-use super::read_text;
 use super::run::{PROBE_TIMEOUT, Runner};
+use super::{joined, read_text};
 
 /// The accelerators found and what was searched to find them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,13 +73,7 @@ pub fn detect(runner: &Runner) -> Gpus {
     let (nvidia, amd) = thread::scope(|scope| {
         let nvidia = scope.spawn(|| nvidia_smi(runner));
         let amd = scope.spawn(|| rocm_smi(runner));
-        (
-            nvidia
-                .join()
-                .unwrap_or_else(|_| Err("nvidia-smi probe panicked".into())),
-            amd.join()
-                .unwrap_or_else(|_| Err("rocm-smi probe panicked".into())),
-        )
+        (joined(nvidia), joined(amd))
     });
     let mut devices = Vec::new();
     let mut searched = Vec::new();

@@ -104,7 +104,6 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
             layout.and_then(|l| Fact::from_option(l.version, || "no cgroup hierarchy".to_string())),
         );
         let scheduler = scheduler::detect(runner);
-        let panicked = "a detection thread panicked";
         Machine {
             schema_version: SCHEMA_VERSION,
             cpu,
@@ -112,14 +111,11 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
             usable_cores,
             caches,
             memory,
-            gpus: gpus.join().unwrap_or_else(|_| Gpus {
-                devices: Vec::new(),
-                searched: vec![panicked.to_string()],
-            }),
+            gpus: joined(gpus),
             compute_adapters: Fact::unknown(COMPUTE_ADAPTERS_NOT_LISTED),
-            mpi: mpi.join().expect(panicked),
+            mpi: joined(mpi),
             scheduler,
-            tools: tools.join().expect(panicked),
+            tools: joined(tools),
             system,
             detection_ms: start.elapsed().as_secs_f64() * 1e3,
         }
@@ -133,6 +129,14 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
 /// quota (rounded up) and the Slurm/PBS allocation. Always at least 1.
 pub fn usable_cores() -> usize {
     allocation::usable_cores().count
+}
+
+/// Joins a probe thread. Probes turn every odd input into an unknown, so a
+/// panic there is a bug: it is re-raised, not hidden as a fact.
+pub(crate) fn joined<T>(handle: thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Reads a small text file, trimmed; an unreadable file is an unknown naming the file and the error.

@@ -10,6 +10,7 @@ use std::thread;
 use serde::{Deserialize, Serialize};
 
 use super::fact::Fact;
+use super::joined;
 use super::run::{PROBE_TIMEOUT, Runner, first_nonempty_line};
 
 /// Launchers looked for, in order of preference for the launch check.
@@ -191,18 +192,7 @@ pub fn detect(runner: &Runner) -> Mpi {
             .iter()
             .map(|name| scope.spawn(move || launcher(runner, name)))
             .collect();
-        handles
-            .into_iter()
-            .zip(LAUNCHERS)
-            .map(|(handle, name)| {
-                handle.join().unwrap_or_else(|_| Launcher {
-                    name: name.to_string(),
-                    path: Fact::unknown("probe panicked"),
-                    implementation: Fact::unknown("probe panicked"),
-                    version: Fact::unknown("probe panicked"),
-                })
-            })
-            .collect()
+        handles.into_iter().map(joined).collect()
     });
     Mpi {
         launch_check: launch_check(runner, &launchers),

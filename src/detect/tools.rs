@@ -9,8 +9,8 @@ use std::thread;
 use serde::{Deserialize, Serialize};
 
 use super::fact::Fact;
-use super::read_text;
 use super::run::{PROBE_TIMEOUT, Runner, first_nonempty_line};
+use super::{joined, read_text};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tools {
@@ -277,29 +277,12 @@ pub fn detect(runner: &Runner) -> Tools {
             .iter()
             .map(|name| scope.spawn(move || tool(runner, name)))
             .collect();
-        let failed = |name: &str| Tool {
-            name: name.to_string(),
-            path: Fact::unknown("probe panicked"),
-            version: Fact::unknown("probe panicked"),
-        };
         Tools {
-            perf: perf.join().unwrap_or_else(|_| Perf {
-                tool: failed("perf"),
-                event_paranoid: Fact::unknown("probe panicked"),
-                stat_check: Fact::unknown("probe panicked"),
-            }),
-            py_spy: py_spy.join().unwrap_or_else(|_| failed("py-spy")),
-            gnu_parallel: parallel.join().unwrap_or_else(|_| failed("GNU parallel")),
-            compilers: compilers
-                .into_iter()
-                .zip(COMPILERS)
-                .map(|(handle, name)| handle.join().unwrap_or_else(|_| failed(name)))
-                .collect(),
-            python: python.join().unwrap_or_else(|_| Python {
-                interpreter: Fact::unknown("probe panicked"),
-                version: Fact::unknown("probe panicked"),
-                packages: Fact::unknown("probe panicked"),
-            }),
+            perf: joined(perf),
+            py_spy: joined(py_spy),
+            gnu_parallel: joined(parallel),
+            compilers: compilers.into_iter().map(joined).collect(),
+            python: joined(python),
         }
     })
 }
