@@ -263,6 +263,8 @@ fn pci_devices(root: &Path) -> (Vec<Gpu>, String) {
     };
     let mut scanned = 0;
     let mut devices = Vec::new();
+    // Read only when a display device is found: the file is large.
+    let mut pci_ids: Option<Option<String>> = None;
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
     for dir in paths {
@@ -277,11 +279,21 @@ fn pci_devices(root: &Path) -> (Vec<Gpu>, String) {
         }
         let device = hex_file(&dir.join("device"));
         let address = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        let pci_ids = pci_ids.get_or_insert_with(read_pci_ids);
         devices.push(Gpu {
             vendor: pci_vendor_name(vendor)
                 .map_or_else(|| format!("PCI vendor {vendor:04x}"), str::to_string),
             model: Fact::from_option(
-                device.map(|d| format!("PCI device {vendor:04x}:{d:04x}")),
+                device.map(|device| {
+                    let id = format!("PCI {vendor:04x}:{device:04x}");
+                    match pci_ids
+                        .as_deref()
+                        .and_then(|ids| pci_device_name(ids, vendor, device))
+                    {
+                        Some(name) => format!("{name} ({id})"),
+                        None => id,
+                    }
+                }),
                 || "no PCI device id".to_string(),
             ),
             memory_bytes: read_text(&dir.join("mem_info_vram_total"))
@@ -300,6 +312,31 @@ fn pci_devices(root: &Path) -> (Vec<Gpu>, String) {
         devices.len()
     );
     (devices, note)
+}
+
+/// The PCI ID database of pciutils/hwdata, when installed.
+fn read_pci_ids() -> Option<String> {
+    [
+        "/usr/share/misc/pci.ids",
+        "/usr/share/hwdata/pci.ids",
+        "/usr/share/pci.ids",
+    ]
+    .iter()
+    .find_map(|path| std::fs::read_to_string(path).ok())
+}
+
+/// A device's name in `pci.ids` (vendor lines `10de  NVIDIA…`, device lines `\t2330  GH100 …`).
+pub fn pci_device_name(pci_ids: &str, vendor: u32, device: u32) -> Option<String> {
+    let vendor_prefix = format!("{vendor:04x}  ");
+    let device_prefix = format!("\t{device:04x}  ");
+    let mut lines = pci_ids
+        .lines()
+        .skip_while(|line| !line.starts_with(&vendor_prefix));
+    lines.next()?;
+    lines
+        .take_while(|line| line.starts_with('\t') || line.starts_with('#') || line.is_empty())
+        .find_map(|line| line.strip_prefix(&device_prefix))
+        .map(|name| name.trim().to_string())
 }
 
 /// DRM cards that are not PCI devices (e.g. Arm SoC GPUs), with a note of what was scanned.
@@ -405,6 +442,21 @@ mod tests {
         assert!(is_gpu_class(0x120000));
         assert!(!is_gpu_class(0x020000));
         assert_eq!(pci_vendor_name(0x1002), Some("AMD"));
+    }
+
+    #[test]
+    fn device_names_from_pci_ids() {
+        let ids = "# comment\n1002  Advanced Micro Devices, Inc. [AMD/ATI]\n\t740f  Aldebaran/MI200 [Instinct MI210]\n\t\t1002 0c34  Instinct MI210\n10de  NVIDIA Corporation\n\t2330  GH100 [H100 SXM5 80GB]\n\t740f  not this one\n";
+        assert_eq!(
+            pci_device_name(ids, 0x10de, 0x2330).as_deref(),
+            Some("GH100 [H100 SXM5 80GB]")
+        );
+        assert_eq!(
+            pci_device_name(ids, 0x1002, 0x740f).as_deref(),
+            Some("Aldebaran/MI200 [Instinct MI210]")
+        );
+        assert_eq!(pci_device_name(ids, 0x10de, 0x9999), None);
+        assert_eq!(pci_device_name(ids, 0x8086, 0x2330), None);
     }
 
     #[test]
