@@ -144,7 +144,11 @@ pub fn parse_perf_stat(text: &str) -> Result<(bool, bool), String> {
     let counted = |event: &str| {
         text.lines().find_map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
-            (fields.get(2).map(|f| f.trim()) == Some(event)).then(|| !fields[0].starts_with('<'))
+            // Unprivileged runs count user space only and name the event `task-clock:u`.
+            let name = fields
+                .get(2)
+                .map(|f| f.trim().split(':').next().unwrap_or(""));
+            (name == Some(event)).then(|| !fields[0].starts_with('<'))
         })
     };
     let task_clock = counted("task-clock").ok_or_else(|| {
@@ -329,6 +333,8 @@ mod tests {
         assert_eq!(parse_perf_stat(vm).unwrap(), (true, false));
         let bare = "1.02,msec,task-clock,1020000,100.00,0.5,CPUs utilized\n2030400,,cycles,1020000,100.00,1.99,GHz\n";
         assert_eq!(parse_perf_stat(bare).unwrap(), (true, true));
+        let unprivileged = "0.46,msec,task-clock:u,458631,100.00,0.128,CPUs utilized\n<not supported>,,cycles:u,0,100.00,,\n";
+        assert_eq!(parse_perf_stat(unprivileged).unwrap(), (true, false));
         let denied =
             "Error:\nAccess to performance monitoring and observability operations is limited.\n";
         assert!(parse_perf_stat(denied).unwrap_err().contains("Error:"));
