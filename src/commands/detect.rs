@@ -402,7 +402,11 @@ fn tools_section(machine: &Machine) -> Section {
             for package in packages {
                 section.row(
                     format!("python: {}", package.name),
-                    package.version.as_deref().unwrap_or("not installed"),
+                    match (package.installed, &package.version) {
+                        (true, Some(version)) => version.as_str(),
+                        (true, None) => "installed (no version metadata)",
+                        (false, _) => "not installed",
+                    },
                 );
             }
         }

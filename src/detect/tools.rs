@@ -60,7 +60,9 @@ pub struct Python {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PythonPackage {
     pub name: String,
-    /// The installed version; `null` when not installed, `"unknown"` when installed without metadata.
+    /// Importable by the interpreter.
+    pub installed: bool,
+    /// The version from the package metadata; `null` when not installed or installed without metadata.
     pub version: Option<String>,
 }
 
@@ -69,7 +71,8 @@ pub const PYTHON_PACKAGES: [&str; 8] = [
 ];
 const COMPILERS: [&str; 4] = ["cc", "c++", "gfortran", "nvcc"];
 
-/// Prints one JSON object: version, executable and each package's version (found without importing it).
+/// Prints one JSON object: version, executable and each package's version (found without
+/// importing it): `null` when not importable, `""` when importable without metadata.
 const PYTHON_PROBE: &str = r#"
 import json, sys, importlib.util as util
 try:
@@ -83,7 +86,7 @@ packages = {}
 for name in sys.argv[1:]:
     version = None
     if util.find_spec(name) is not None:
-        version = "unknown"
+        version = ""
         for dist in distributions.get(name, [name]):
             try:
                 version = metadata.version(dist)
@@ -227,7 +230,13 @@ pub fn parse_python_report(text: &str) -> Result<(String, String, Vec<PythonPack
         .iter()
         .map(|name| PythonPackage {
             name: name.to_string(),
-            version: report.packages.get(*name).cloned().flatten(),
+            installed: report.packages.get(*name).is_some_and(Option::is_some),
+            version: report
+                .packages
+                .get(*name)
+                .cloned()
+                .flatten()
+                .filter(|version| !version.is_empty()),
         })
         .collect();
     Ok((report.version, report.executable, packages))
@@ -245,7 +254,8 @@ fn python(runner: &Runner) -> Python {
             packages: Fact::unknown(reason),
         };
     };
-    let mut args = vec!["-I", "-c", PYTHON_PROBE];
+    // Not `-I`: PYTHONPATH and user site-packages are where clusters and users install packages.
+    let mut args = vec!["-c", PYTHON_PROBE];
     args.extend(PYTHON_PACKAGES);
     let report = runner
         .run_successfully(name, &args, PROBE_TIMEOUT)
@@ -342,16 +352,24 @@ mod tests {
 
     #[test]
     fn python_report_in_package_order() {
-        let json = r#"{"version": "3.11.7", "executable": "/usr/bin/python3", "packages": {"numpy": "1.26.4", "scipy": null, "cupy": "unknown"}}"#;
+        let json = r#"{"version": "3.11.7", "executable": "/usr/bin/python3", "packages": {"numpy": "1.26.4", "scipy": null, "cupy": ""}}"#;
         let (version, executable, packages) = parse_python_report(json).unwrap();
         assert_eq!(
             (version.as_str(), executable.as_str()),
             ("3.11.7", "/usr/bin/python3")
         );
         assert_eq!(packages.len(), PYTHON_PACKAGES.len());
+        assert!(packages[0].installed);
         assert_eq!(packages[0].version.as_deref(), Some("1.26.4"));
+        assert!(!packages[1].installed);
         assert_eq!(packages[1].version, None);
-        assert_eq!(packages[5].version.as_deref(), Some("unknown"));
+        assert_eq!(packages[5].name, "cupy");
+        assert!(packages[5].installed);
+        assert_eq!(packages[5].version, None);
+        assert!(
+            !packages[7].installed,
+            "a package the probe did not mention"
+        );
         assert!(parse_python_report("Traceback (most recent call last):").is_err());
     }
 }
