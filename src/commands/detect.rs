@@ -57,7 +57,11 @@ impl Section {
         let mut builder = Builder::default();
         builder.push_record(["fact", "value"]);
         for row in &self.rows {
-            builder.push_record(row.clone());
+            if markdown {
+                builder.push_record(row.iter().map(|cell| cell.replace('|', "\\|")));
+            } else {
+                builder.push_record(row.clone());
+            }
         }
         let mut table = builder.build();
         if markdown {
@@ -164,7 +168,7 @@ fn cpu_section(machine: &Machine) -> Section {
             "{} (hardware {} bits, OSXSAVE {})",
             yes_no(simd.os_enabled),
             simd.hardware_width_bits,
-            simd.osxsave
+            simd.osxsave.as_ref().map(|&on| yes_no(on))
         ),
     );
     section.row(
@@ -444,6 +448,14 @@ fn system_section(machine: &Machine) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_cells_escape_pipes() {
+        let mut section = Section::new("Test");
+        section.row("a|b", "c");
+        assert!(section.render(true).contains("a\\|b"));
+        assert!(section.render(false).contains("a|b"));
+    }
 
     #[test]
     fn byte_sizes_read_naturally() {
