@@ -343,6 +343,9 @@ fn mpi_section(machine: &Machine) -> Section {
         }),
     );
     section.row("this binary built with MPI", yes_no(mpi.built_with_mpi));
+    for hint in &mpi.environment {
+        section.row("environment", hint);
+    }
     section
 }
 

@@ -24,6 +24,9 @@ pub struct Mpi {
     pub launch_check: Fact<LaunchCheck>,
     /// Whether this binary was built with the `mpi` cargo feature.
     pub built_with_mpi: bool,
+    /// What module systems say about the MPI library, e.g. `CRAY_MPICH_VERSION=8.1.25`
+    /// or `module openmpi/4.1.5` (Cray and Intel MPI are often reached through `srun`).
+    pub environment: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +189,28 @@ fn launch_check(runner: &Runner, launchers: &[Launcher]) -> Fact<LaunchCheck> {
     }
 }
 
+/// MPI variables set by module systems, and the loaded modules whose name mentions MPI.
+pub fn mpi_environment(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    const VARIABLES: [&str; 6] = [
+        "CRAY_MPICH_VERSION",
+        "CRAY_MPICH_DIR",
+        "I_MPI_ROOT",
+        "MPI_HOME",
+        "MPI_ROOT",
+        "MPICH_HOME",
+    ];
+    let variables = VARIABLES
+        .iter()
+        .filter_map(|name| Some(format!("{name}={}", env(name)?)));
+    let modules = env("LOADEDMODULES")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|module| module.to_lowercase().contains("mpi"))
+        .map(|module| format!("module {module}"))
+        .collect::<Vec<_>>();
+    variables.chain(modules).collect()
+}
+
 pub fn detect(runner: &Runner) -> Mpi {
     let launchers: Vec<Launcher> = thread::scope(|scope| {
         let handles: Vec<_> = LAUNCHERS
@@ -198,6 +223,7 @@ pub fn detect(runner: &Runner) -> Mpi {
         launch_check: launch_check(runner, &launchers),
         launchers,
         built_with_mpi: cfg!(feature = "mpi"),
+        environment: mpi_environment(&|name: &str| std::env::var(name).ok()),
     }
 }
 
@@ -248,6 +274,26 @@ mod tests {
         );
         assert_eq!(parse_mpi_version("usage: something else\n"), None);
         assert_eq!(parse_mpi_version(""), None);
+    }
+
+    #[test]
+    fn module_system_hints() {
+        let env = crate::detect::env_of(&[
+            ("CRAY_MPICH_VERSION", "8.1.25"),
+            (
+                "LOADEDMODULES",
+                "gcc/12.2:cray-mpich/8.1.25:python/3.11:OpenMPI/4.1.5",
+            ),
+        ]);
+        assert_eq!(
+            mpi_environment(&env),
+            [
+                "CRAY_MPICH_VERSION=8.1.25",
+                "module cray-mpich/8.1.25",
+                "module OpenMPI/4.1.5"
+            ]
+        );
+        assert!(mpi_environment(&crate::detect::env_of(&[])).is_empty());
     }
 
     #[test]
