@@ -22,6 +22,8 @@ pub enum Command {
     /// List or run the reference kernel's variants.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Detect this machine's CPU, cores, caches, memory, GPUs, MPI, scheduler and tools.
+    Detect(DetectArgs),
     /// Walk the decision tree over saved facts and print the path and the ranked actions.
     Advise(AdviseArgs),
     /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
@@ -37,6 +39,13 @@ pub struct WorkerArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Output format: readable tables, the `Machine` as JSON (docs/machine.md), or Markdown.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct AdviseArgs {
     /// Facts file (JSON, see docs/facts.md) to advise on.
     #[arg(long, value_name = "FILE.json")]
@@ -49,6 +58,8 @@ pub struct AdviseArgs {
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Readable tables for a terminal.
+    #[value(alias = "table")]
     Terminal,
     Json,
     Markdown,

@@ -7,6 +7,7 @@ pub mod advise;
 pub mod cli;
 mod commands;
 pub mod distributed;
+pub mod detect;
 pub mod error;
 pub mod output;
 
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kernel(command) => commands::kernel::run(command),
         Command::Advise(args) => commands::advise::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
+        Command::Detect(args) => commands::detect::run(&args),
     }
 }

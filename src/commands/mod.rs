@@ -1,5 +1,6 @@
 //! One module per subcommand: the glue between resolved arguments and the library.
 
 pub mod advise;
+pub mod detect;
 pub mod kernel;
 pub mod worker;
