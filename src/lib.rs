@@ -6,9 +6,10 @@
 pub mod advise;
 pub mod cli;
 mod commands;
-pub mod distributed;
 pub mod detect;
+pub mod distributed;
 pub mod error;
+pub mod fact;
 pub mod output;
 
 use cli::{Cli, Command};

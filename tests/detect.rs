@@ -23,9 +23,26 @@ fn detect_command(format: &str) -> Command {
     command
 }
 
+/// The `Machine` JSON with every `{"known": value}` replaced by its value, for readable paths.
 fn json_of(command: &mut Command) -> Value {
     let output = command.assert().success().get_output().stdout.clone();
-    serde_json::from_slice(&output).expect("detect --format json prints JSON")
+    let machine: Value = serde_json::from_slice(&output).expect("detect --format json prints JSON");
+    without_known_tags(machine)
+}
+
+fn without_known_tags(value: Value) -> Value {
+    match value {
+        Value::Object(mut map) if map.len() == 1 && map.contains_key("known") => {
+            without_known_tags(map.remove("known").unwrap())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, without_known_tags(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_known_tags).collect()),
+        other => other,
+    }
 }
 
 fn cpuinfo() -> String {

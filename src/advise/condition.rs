@@ -8,9 +8,9 @@
 
 use std::fmt;
 
-use super::fact::Fact;
 use super::named::{FactId, FactSource};
 use super::reading::{Kind, Value};
+use crate::fact::Fact;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Condition {

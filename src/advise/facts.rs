@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::fact::Fact;
+use crate::fact::Fact;
 
 /// The version of the facts format this build reads and writes.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;

@@ -12,7 +12,6 @@
 
 pub mod condition;
 pub mod document;
-pub mod fact;
 pub mod facts;
 pub mod named;
 pub mod reading;
@@ -20,6 +19,6 @@ pub mod render;
 pub mod tree;
 pub mod walk;
 
-pub use fact::Fact;
+pub use crate::fact::Fact;
 pub use facts::{FACTS_SCHEMA_VERSION, Facts, FactsError};
 pub use walk::{Action, Answer, Crossover, Evidence, Gain, Recommendation, Step, advise};

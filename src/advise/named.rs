@@ -6,9 +6,9 @@
 //! (the best single-core speedup, the crossover item sizes) are computed
 //! here once, from variants that passed the agreement check only.
 
-use super::fact::Fact;
 use super::facts::{Agreement, Facts, Technique, VariantMeasurement};
 use super::reading::{Kind, Reading, Unit, Value};
+use crate::fact::Fact;
 
 /// A parallel mechanism is worth it for a work item when its per-item overhead
 /// is at most this share of the item's time.

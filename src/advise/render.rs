@@ -6,8 +6,8 @@
 
 use std::fmt::Write;
 
-use super::fact::Fact;
 use super::walk::{Action, Answer, Evidence, Recommendation};
+use crate::fact::Fact;
 
 /// The plain-text form for a terminal.
 pub fn terminal(recommendation: &Recommendation) -> String {

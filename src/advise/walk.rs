@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::condition::Truth;
-use super::fact::Fact;
 use super::facts::{Agreement, Facts};
 use super::named::{FactId, FactSource, INDEPENDENT_RUN_FLOOR_SECONDS, OVERHEAD_SHARE};
 use super::reading::{Reading, Unit, duration};
 use super::tree::{ActionTemplate, GainRule, Node, TREE, Tree};
+use crate::fact::Fact;
 
 /// The advice: the path through the tree with its evidence, and what to do, best measured gain first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

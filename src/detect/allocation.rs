@@ -9,9 +9,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::cgroup::{self, CgroupLayout};
-use super::fact::Fact;
 use super::topology::{self, CPU_SYSFS};
 use super::{format_cpu_list, read_text};
+use crate::fact::Fact;
 
 /// Where a limit on usable cores comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

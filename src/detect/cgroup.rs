@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::read_text;
+use crate::fact::Fact;
 
 /// Which cgroup hierarchies this process sits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

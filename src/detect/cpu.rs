@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::read_text;
+use crate::fact::Fact;
 
 /// What the processor is and what its vector units can do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,9 +10,9 @@ use std::thread;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::run::{PROBE_TIMEOUT, Runner};
 use super::{joined, read_text};
+use crate::fact::Fact;
 
 /// The accelerators found and what was searched to find them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,6 @@
 pub mod allocation;
 pub mod cgroup;
 pub mod cpu;
-pub mod fact;
 pub mod gpu;
 pub mod memory;
 pub mod mpi;
@@ -34,9 +33,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::fact::Fact;
 pub use allocation::{CoreLimit, LimitSource, UsableCores};
 pub use cpu::Cpu;
-pub use fact::Fact;
 pub use gpu::{ComputeAdapter, Gpu, Gpus};
 pub use memory::Memory;
 pub use mpi::Mpi;

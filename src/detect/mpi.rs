@@ -9,9 +9,9 @@ use std::thread;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::joined;
 use super::run::{PROBE_TIMEOUT, Runner, first_nonempty_line};
+use crate::fact::Fact;
 
 /// Launchers looked for, in order of preference for the launch check.
 const LAUNCHERS: [&str; 3] = ["mpirun", "mpiexec", "srun"];

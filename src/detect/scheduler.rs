@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::read_text;
 use super::run::Runner;
+use crate::fact::Fact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scheduler {

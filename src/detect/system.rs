@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::cgroup::CgroupVersion;
-use super::fact::Fact;
 use super::read_text;
+use crate::fact::Fact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct System {

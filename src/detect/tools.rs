@@ -8,9 +8,9 @@ use std::thread;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::run::{PROBE_TIMEOUT, Runner, first_nonempty_line};
 use super::{joined, read_text};
+use crate::fact::Fact;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tools {

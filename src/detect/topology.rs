@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fact::Fact;
 use super::read_text;
+use crate::fact::Fact;
 
 pub const CPU_SYSFS: &str = "/sys/devices/system/cpu";
 pub const NODE_SYSFS: &str = "/sys/devices/system/node";

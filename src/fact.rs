@@ -1,9 +1,11 @@
-//! A fact the advisor reads: known, or unknown together with the reason why.
+//! `Fact<T>`: a value that is known, or unknown together with the reason why.
 //!
-//! The advisor never guesses. Every input it reads and every figure it
-//! derives is a [`Fact`], so a missing measurement travels with its reason
-//! ("perf not permitted", "no GPU variant was built") into the answer of the
-//! node that needed it.
+//! hpc-advisor never guesses silently. Detection records every value it
+//! could not determine as a [`Fact`] with its reason ("`nvidia-smi` not
+//! found on PATH"), and the advisor carries that reason into the answer of
+//! the node that needed it.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +13,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// In JSON: `{"known": VALUE}` or `{"unknown": "REASON"}`. The explicit
 /// `known` tag keeps serde's error path pointing into the value, so a
-/// mistyped field is named exactly (`machine.cores.known.usable`).
+/// mistyped field is named exactly (`machine.cores.known.usable`); a known
+/// "none" is `{"known": null}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fact<T> {
@@ -20,7 +23,7 @@ pub enum Fact<T> {
 }
 
 impl<T> Fact<T> {
-    /// An unknown fact with its reason.
+    /// An unknown fact with its reason, e.g. "`nvidia-smi` not found on PATH".
     pub fn unknown(because: impl Into<String>) -> Self {
         Fact::Unknown(because.into())
     }
@@ -57,11 +60,35 @@ impl<T> Fact<T> {
         }
     }
 
+    /// This fact if known, otherwise the fallback (whose reason is kept if it is unknown too).
+    pub fn or_else(self, fallback: impl FnOnce(String) -> Fact<T>) -> Fact<T> {
+        match self {
+            Fact::Known(value) => Fact::Known(value),
+            Fact::Unknown(because) => fallback(because),
+        }
+    }
+
     /// Turns `Some` into a known value and `None` into an unknown one with `because`.
     pub fn from_option(value: Option<T>, because: impl FnOnce() -> String) -> Self {
-        match value {
-            Some(value) => Fact::Known(value),
-            None => Fact::unknown(because()),
+        value.map_or_else(|| Fact::Unknown(because()), Fact::Known)
+    }
+}
+
+impl<T, E: fmt::Display> From<Result<T, E>> for Fact<T> {
+    fn from(result: Result<T, E>) -> Self {
+        match result {
+            Ok(value) => Fact::Known(value),
+            Err(error) => Fact::Unknown(error.to_string()),
+        }
+    }
+}
+
+/// Known values print as themselves, unknown ones as `unknown (reason)`.
+impl<T: fmt::Display> fmt::Display for Fact<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fact::Known(value) => value.fmt(f),
+            Fact::Unknown(because) => write!(f, "unknown ({because})"),
         }
     }
 }
@@ -79,15 +106,40 @@ mod tests {
             serde_json::to_string(&unknown).unwrap(),
             r#"{"unknown":"perf not permitted"}"#
         );
+        assert_eq!(
+            serde_json::from_str::<Fact<u32>>(r#"{"known":2}"#).unwrap(),
+            known
+        );
+    }
+
+    #[test]
+    fn optional_values_round_trip_through_null() {
+        let none: Fact<Option<u64>> = Fact::Known(None);
+        assert_eq!(serde_json::to_string(&none).unwrap(), r#"{"known":null}"#);
+        assert_eq!(
+            serde_json::from_str::<Fact<Option<u64>>>(r#"{"known":null}"#).unwrap(),
+            none
+        );
     }
 
     #[test]
     fn derivations_keep_the_reason() {
         let unknown: Fact<u32> = Fact::unknown("no scheduler");
-        assert_eq!(unknown.map(|n| n * 2), Fact::unknown("no scheduler"));
+        assert_eq!(
+            unknown.clone().map(|n| n * 2),
+            Fact::unknown("no scheduler")
+        );
         assert_eq!(
             Fact::Known(3).and_then(|n: u32| Fact::Known(n + 1)),
             Fact::Known(4)
+        );
+        assert_eq!(
+            unknown.or_else(|why| Fact::unknown(format!("{why}; no fallback"))),
+            Fact::unknown("no scheduler; no fallback")
+        );
+        assert_eq!(
+            Fact::<u32>::from(Err::<u32, _>("boom")).to_string(),
+            "unknown (boom)"
         );
     }
 }
