@@ -155,9 +155,10 @@ impl ParallelArgs {
                 ));
             }
         }
+        // Default to the cores this process may really use (affinity, cgroup quota, batch allocation).
         let mut settings = RunSettings::default();
-        settings.threads = self.threads;
-        settings.workers = self.workers;
+        settings.threads = Some(self.threads.unwrap_or_else(crate::detect::usable_cores));
+        settings.workers = Some(self.workers.unwrap_or_else(crate::detect::usable_cores));
         Ok(settings)
     }
 }
