@@ -155,10 +155,11 @@ impl ParallelArgs {
                 ));
             }
         }
-        // Default to the cores this process may really use (affinity, cgroup quota, batch allocation).
         let mut settings = RunSettings::default();
-        settings.threads = Some(self.threads.unwrap_or_else(crate::detect::usable_cores));
-        settings.workers = Some(self.workers.unwrap_or_else(crate::detect::usable_cores));
+        settings.threads = self.threads;
+        settings.workers = self.workers;
+        // Unset counts default to the cores this process may really use.
+        settings.usable_cores = Some(crate::detect::usable_cores());
         Ok(settings)
     }
 }

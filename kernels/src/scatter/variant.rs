@@ -61,6 +61,9 @@ pub struct RunSettings {
     /// Command that starts one worker process (program first); `None` means
     /// this executable with the `worker` subcommand.
     pub worker_command: Option<Vec<OsString>>,
+    /// Cores this process may really use, as the caller detected them
+    /// (affinity, cgroup quota, batch allocation); the default for `threads` and `workers`.
+    pub usable_cores: Option<usize>,
     /// Use single precision on the GPU even where f64 is offered.
     pub force_f32: bool,
 }
@@ -68,18 +71,20 @@ pub struct RunSettings {
 impl RunSettings {
     /// The thread count to use, resolving `None` to the cores this process may use.
     pub fn resolved_threads(&self) -> usize {
-        self.threads.unwrap_or_else(usable_parallelism).max(1)
+        self.threads.unwrap_or_else(|| self.usable_cores()).max(1)
     }
 
     /// The worker process count to use, resolving `None` to the cores this process may use.
     pub fn resolved_workers(&self) -> usize {
-        self.workers.unwrap_or_else(usable_parallelism).max(1)
+        self.workers.unwrap_or_else(|| self.usable_cores()).max(1)
     }
-}
 
-/// Cores this process may use as the standard library sees them (affinity and cgroup quota).
-pub fn usable_parallelism() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    /// The caller's count of usable cores, else the standard library's (which
+    /// reads affinity and cgroup quota but rounds a fractional quota down).
+    fn usable_cores(&self) -> usize {
+        self.usable_cores
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 /// A named part of a run's wall time, e.g. GPU upload or MPI launch.
