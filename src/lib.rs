@@ -7,6 +7,7 @@ pub mod cli;
 mod commands;
 pub mod error;
 pub mod output;
+pub mod profile;
 
 use cli::{Cli, Command};
 
@@ -14,5 +15,6 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
+        Command::Profile(args) => commands::profile::run(&args),
     }
 }
