@@ -337,9 +337,9 @@ fn sample_with_perf(
     if !status.success() {
         return Err(format!("{status}: {}", first_lines(&log)));
     }
+    // Without the period field inferno counts samples rather than nanoseconds.
     let script = Command::new(perf)
-        .arg("script")
-        .arg("-i")
+        .args(["script", "-F", "comm,pid,tid,time,event,ip,sym,dso", "-i"])
         .arg(&data)
         .stderr(Stdio::null())
         .output()
