@@ -110,7 +110,7 @@ fn naive_profile_names_the_kernel_functions_and_counts_its_allocations() {
     assert_eq!(profile.samples.total, stacks.total());
     assert!(profile.memory.counting);
     assert!(
-        profile.memory.allocations_per_pair > 4.0,
+        profile.memory.allocations_per_pair > 1.0,
         "{:?}",
         profile.memory
     );

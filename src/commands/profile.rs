@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hpc_kernels::scatter::{Availability, Problem, RunSettings, Variant, VariantError};
@@ -216,6 +216,7 @@ fn save_variant_profile(
         .map_or(0.0, |h| h.inclusive_share);
     let folded_file = format!("{name}.folded");
     let flamegraph_file = format!("{name}.svg");
+    let drawing = Instant::now();
     let svg = flamegraph::draw(
         &profile.stacks,
         &format!("{name} on {problem}"),
@@ -226,6 +227,10 @@ fn save_variant_profile(
         ),
     )
     .with_context(|| format!("drawing the flamegraph of {name}"))?;
+    eprintln!(
+        "drew {flamegraph_file} from {total} samples in {:.1} ms",
+        drawing.elapsed().as_secs_f64() * 1e3
+    );
     staged.write(&folded_file, profile.stacks.to_text().as_bytes())?;
     staged.write(&flamegraph_file, &svg)?;
     let pairs = profile.unsampled.pairs.max(1) as f64;
@@ -369,6 +374,7 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
             StackSampling::Sampled { tool } => tool.as_str(),
             _ => "sampler",
         };
+        let drawing = Instant::now();
         let svg = flamegraph::draw(
             stacks,
             &args.command.join(" "),
@@ -378,6 +384,11 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
             ),
         )
         .context("drawing the flamegraph of the command")?;
+        eprintln!(
+            "drew {base}.svg from {} samples in {:.1} ms",
+            stacks.total(),
+            drawing.elapsed().as_secs_f64() * 1e3
+        );
         let folded_file = format!("{base}.folded");
         let flamegraph_file = format!("{base}.svg");
         staged.write(&folded_file, stacks.to_text().as_bytes())?;

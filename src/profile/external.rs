@@ -71,14 +71,23 @@ pub enum ProgramCharacter {
     IoBound,
     /// In between: partly computing, partly waiting.
     Mixed,
+    /// Under [`CPU_BOUND_FROM_CORES`] but preempted far more often than it waited
+    /// ([`CONTENDED_FROM_SWITCHES`]): it wanted to compute, other load took the cores.
+    Contended,
 }
 
+/// Preempted at least this many times, and more than twice as often as it waited: contended.
+pub const CONTENDED_FROM_SWITCHES: u64 = 10;
+
 impl ProgramCharacter {
-    pub fn from_utilisation(cores_busy: f64) -> ProgramCharacter {
+    /// Classifies a run by the cores it kept busy and how it lost the CPU.
+    pub fn from_usage(cores_busy: f64, voluntary: u64, involuntary: u64) -> ProgramCharacter {
         if cores_busy > PARALLEL_ABOVE_CORES {
             ProgramCharacter::Parallel
         } else if cores_busy >= CPU_BOUND_FROM_CORES {
             ProgramCharacter::CpuBound
+        } else if involuntary >= CONTENDED_FROM_SWITCHES && involuntary > 2 * voluntary {
+            ProgramCharacter::Contended
         } else if cores_busy < IO_BOUND_BELOW_CORES {
             ProgramCharacter::IoBound
         } else {
@@ -92,6 +101,10 @@ impl ProgramCharacter {
             ProgramCharacter::CpuBound => "CPU-bound on one core",
             ProgramCharacter::IoBound => "I/O-bound: mostly waiting, not computing",
             ProgramCharacter::Mixed => "mixed: partly computing, partly waiting",
+            ProgramCharacter::Contended => {
+                "contended: it wanted the CPU but other load took it (preempted far more often \
+                 than it waited); measure again on a quiet machine"
+            }
         }
     }
 }
@@ -208,7 +221,11 @@ pub fn measure_command(command: &[String]) -> Result<ProgramFacts, CommandError>
         peak_rss_bytes: max_rss_bytes(usage.ru_maxrss),
         voluntary_context_switches: u64::try_from(usage.ru_nvcsw).unwrap_or(0),
         involuntary_context_switches: u64::try_from(usage.ru_nivcsw).unwrap_or(0),
-        character: ProgramCharacter::from_utilisation(cpu_utilisation),
+        character: ProgramCharacter::from_usage(
+            cpu_utilisation,
+            u64::try_from(usage.ru_nvcsw).unwrap_or(0),
+            u64::try_from(usage.ru_nivcsw).unwrap_or(0),
+        ),
     })
 }
 
@@ -475,21 +492,16 @@ mod tests {
 
     #[test]
     fn characters_follow_the_documented_thresholds() {
+        let class = ProgramCharacter::from_usage;
+        assert_eq!(class(0.01, 1, 0), ProgramCharacter::IoBound);
+        assert_eq!(class(0.6, 40, 30), ProgramCharacter::Mixed);
+        assert_eq!(class(0.97, 0, 200), ProgramCharacter::CpuBound);
+        assert_eq!(class(1.9, 10, 10), ProgramCharacter::Parallel);
+        assert_eq!(class(0.35, 3, 150), ProgramCharacter::Contended);
         assert_eq!(
-            ProgramCharacter::from_utilisation(0.01),
-            ProgramCharacter::IoBound
-        );
-        assert_eq!(
-            ProgramCharacter::from_utilisation(0.6),
-            ProgramCharacter::Mixed
-        );
-        assert_eq!(
-            ProgramCharacter::from_utilisation(0.97),
-            ProgramCharacter::CpuBound
-        );
-        assert_eq!(
-            ProgramCharacter::from_utilisation(1.9),
-            ProgramCharacter::Parallel
+            class(0.35, 3, 5),
+            ProgramCharacter::IoBound,
+            "too few switches to tell"
         );
     }
 
