@@ -75,7 +75,7 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
     /// For a command: measure time and memory only, without a second, sampled run.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "variant")]
     pub no_stacks: bool,
     /// The command to profile (with its arguments), after `--`.
     #[arg(last = true, value_name = "COMMAND")]

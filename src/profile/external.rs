@@ -331,29 +331,23 @@ fn sample_with_perf(
     scratch: &Path,
 ) -> Result<FoldedStacks, String> {
     let data = scratch.join("perf.data");
-    let log = scratch.join("perf-record.log");
     let frequency = SAMPLING_HZ.to_string();
-    let status = Command::new(perf)
-        .args([
-            "record",
-            "-e",
-            "cpu-clock",
-            "-F",
-            &frequency,
-            "-g",
-            "-q",
-            "-o",
-        ])
-        .arg(&data)
-        .arg("--")
-        .args(command)
-        .stdout(output_to_stderr())
-        .stderr(log_file(&log)?)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!("{status}: {}", first_lines(&log)));
-    }
+    run_under(
+        perf,
+        &[
+            "record".as_ref(),
+            "-e".as_ref(),
+            "cpu-clock".as_ref(),
+            "-F".as_ref(),
+            frequency.as_ref(),
+            "-g".as_ref(),
+            "-q".as_ref(),
+            "-o".as_ref(),
+            data.as_os_str(),
+        ],
+        command,
+        &scratch.join("perf-record.log"),
+    )?;
     // Without the period field inferno counts samples rather than nanoseconds.
     let script = Command::new(perf)
         .args(["script", "-F", "comm,pid,tid,time,event,ip,sym,dso", "-i"])
@@ -378,24 +372,47 @@ fn sample_with_py_spy(
     scratch: &Path,
 ) -> Result<FoldedStacks, String> {
     let raw = scratch.join("py-spy.folded");
-    let log = scratch.join("py-spy.log");
-    let status = Command::new(py_spy)
-        .args(["record", "--format", "raw", "--threads", "--rate"])
-        .arg(SAMPLING_HZ.to_string())
-        .arg("--output")
-        .arg(&raw)
-        .arg("--")
-        .args(command)
-        .stdout(output_to_stderr())
-        .stderr(log_file(&log)?)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err(format!("{status}: {}", first_lines(&log)));
-    }
+    let rate = SAMPLING_HZ.to_string();
+    run_under(
+        py_spy,
+        &[
+            "record".as_ref(),
+            "--format".as_ref(),
+            "raw".as_ref(),
+            "--threads".as_ref(),
+            "--rate".as_ref(),
+            rate.as_ref(),
+            "--output".as_ref(),
+            raw.as_os_str(),
+        ],
+        command,
+        &scratch.join("py-spy.log"),
+    )?;
     let text = fs::read_to_string(&raw).map_err(|e| e.to_string())?;
     let _ = fs::remove_file(&raw);
     FoldedStacks::parse(&text).map_err(|e| e.to_string())
+}
+
+/// Runs `tool ARGUMENTS -- COMMAND`: the command's output to our standard error, the tool's messages to `log`.
+fn run_under(
+    tool: &Path,
+    arguments: &[&OsStr],
+    command: &[String],
+    log: &Path,
+) -> Result<(), String> {
+    let status = Command::new(tool)
+        .args(arguments)
+        .arg("--")
+        .args(command)
+        .stdout(output_to_stderr())
+        .stderr(log_file(log)?)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{status}: {}", first_lines(log)))
+    }
 }
 
 fn log_file(path: &Path) -> Result<Stdio, String> {
