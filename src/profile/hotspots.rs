@@ -57,10 +57,7 @@ const KNOWN_CALLS: [(&str, CallsPer); 9] = [
         "hpc_kernels::scatter::variants::fused::scattered_at",
         CallsPer::OutsideNode,
     ),
-    (
-        " as hpc_kernels::scatter::variants::rows::RowKernel>::row",
-        CallsPer::Row,
-    ),
+    ("::row", CallsPer::Row),
 ];
 
 /// The size of the sampled work, from which known call counts follow.
@@ -78,7 +75,13 @@ impl Workload {
     /// Calls of `function` during the sampled runs, when the algorithm fixes them.
     pub fn calls(&self, function: &str) -> Option<u64> {
         let (_, per) = KNOWN_CALLS.iter().find(|(name, per)| match per {
-            CallsPer::Row => function.starts_with("<hpc_kernels::") && function.ends_with(name),
+            // `<...NaiveRows as ...RowKernel>::row` (full debug info) or
+            // `hpc_kernels::scatter::variants::naive::row` (line tables only)
+            CallsPer::Row => {
+                function.ends_with(name)
+                    && (function.starts_with("<hpc_kernels::scatter::variants::")
+                        || function.starts_with("hpc_kernels::scatter::variants::"))
+            }
             _ => function == *name,
         })?;
         let per_run = match per {
@@ -199,6 +202,10 @@ mod tests {
             workload.calls(
                 "<hpc_kernels::scatter::variants::fused::FusedRows as hpc_kernels::scatter::variants::rows::RowKernel>::row"
             ),
+            Some(6)
+        );
+        assert_eq!(
+            workload.calls("hpc_kernels::scatter::variants::naive::row"),
             Some(6)
         );
         assert_eq!(workload.calls("libm::math::j0::j0"), None);

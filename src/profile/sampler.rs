@@ -10,6 +10,7 @@
 //! which gives the profiling overhead, and the first unsampled repetition is
 //! measured by the counting allocator ([`super::memory`]).
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -186,7 +187,7 @@ pub fn run_sampled(
             .iter()
             .rev()
             .flat_map(|symbols| symbols.iter().rev())
-            .map(|symbol| without_hash(&symbol.name()))
+            .map(|symbol| qualified(&without_hash(&symbol.name()), symbol.filename.as_deref()))
             .collect();
         stacks.add(&trim_stack(root, &names), samples);
     }
@@ -248,6 +249,51 @@ fn is_kernel_frame(name: &str) -> bool {
 fn is_plumbing(name: &str) -> bool {
     let name = name.trim_start_matches('<');
     name.starts_with('&') || PLUMBING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Where the kernel crate's sources are: a path dependency of this workspace.
+const KERNEL_SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/src/");
+
+/// A bare function name, as debug info limited to line tables gives it, with
+/// the module path its source file implies: `common` in
+/// `.../libm-0.2.16/src/math/j0.rs` becomes `libm::math::j0::common`, and
+/// `row` in `kernels/src/scatter/variants/naive.rs` becomes
+/// `hpc_kernels::scatter::variants::naive::row`. Names that already carry a
+/// path (full debug info, symbol tables) are kept as they are.
+fn qualified(name: &str, file: Option<&Path>) -> String {
+    if name.contains("::") || name.starts_with('<') {
+        return name.to_string();
+    }
+    match file.and_then(|file| file.to_str()).and_then(module_path) {
+        Some(module) => format!("{module}::{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// `crate::module::path` of a Rust source file, from the crate's folder name.
+fn module_path(file: &str) -> Option<String> {
+    let (crate_name, relative) = match file.strip_prefix(KERNEL_SOURCES) {
+        Some(relative) => ("hpc_kernels".to_string(), relative),
+        None => {
+            let (folder, relative) = file.rsplit_once("/src/")?;
+            let folder = folder.rsplit('/').next()?;
+            // `libm-0.2.16` -> `libm`; the standard library's folders carry no version.
+            let name = match folder.rsplit_once('-') {
+                Some((name, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => name,
+                _ => folder,
+            };
+            (name.replace('-', "_"), relative)
+        }
+    };
+    let relative = relative.strip_suffix(".rs")?;
+    let mut path = vec![crate_name];
+    path.extend(
+        relative
+            .split('/')
+            .filter(|part| !matches!(*part, "lib" | "mod" | "main"))
+            .map(str::to_string),
+    );
+    Some(path.join("::"))
 }
 
 /// `scatter-worker-3` -> `scatter-worker`: a pool's threads share one root frame.
@@ -334,6 +380,32 @@ mod tests {
             trim_stack("scatter-worker".into(), &frames),
             names(&["scatter-worker", OUTSIDE_KERNEL, "syscall"])
         );
+    }
+
+    #[test]
+    fn bare_names_get_the_module_path_of_their_source_file() {
+        let kernel = format!("{KERNEL_SOURCES}scatter/variants/naive.rs");
+        assert_eq!(
+            qualified("hankel_functions", Some(Path::new(&kernel))),
+            "hpc_kernels::scatter::variants::naive::hankel_functions"
+        );
+        let libm = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/libm-0.2.16/src/math/j0.rs";
+        assert_eq!(
+            qualified("common", Some(Path::new(libm))),
+            "libm::math::j0::common"
+        );
+        let core = "/rustc/59807616e/library/core/src/num/f64.rs";
+        assert_eq!(
+            qualified("sqrt", Some(Path::new(core))),
+            "core::num::f64::sqrt"
+        );
+        let rayon = "/r/rayon-core-1.13.0/src/registry.rs";
+        assert_eq!(
+            qualified("main_loop", Some(Path::new(rayon))),
+            "rayon_core::registry::main_loop"
+        );
+        assert_eq!(qualified("a::b", Some(Path::new(libm))), "a::b");
+        assert_eq!(qualified("malloc", None), "malloc");
     }
 
     #[test]
