@@ -247,7 +247,10 @@ fn save_variant_profile(
         overhead: OverheadFigures {
             unsampled_seconds: profile.unsampled.duration.as_secs_f64(),
             sampled_seconds: profile.sampled.as_secs_f64(),
-            relative: profile.overhead(),
+            unsampled_cpu_seconds: profile.unsampled.cpu.as_secs_f64(),
+            sampled_cpu_seconds: profile.sampled_cpu.as_secs_f64(),
+            relative_cpu: profile.overhead(),
+            relative_wall: profile.wall_overhead(),
         },
         memory: MemoryFigures {
             counting: memory::is_counting(),
@@ -307,10 +310,11 @@ fn print_variant_profile(
     )?;
     writeln!(
         out,
-        "overhead     {:+.1} % ({:.3} s sampled, {:.3} s unsampled)",
-        100.0 * record.overhead.relative,
-        record.overhead.sampled_seconds,
-        record.overhead.unsampled_seconds
+        "overhead     {:+.1} % CPU time ({:.3} s sampled, {:.3} s unsampled), {:+.1} % wall time",
+        100.0 * record.overhead.relative_cpu,
+        record.overhead.sampled_cpu_seconds,
+        record.overhead.unsampled_cpu_seconds,
+        100.0 * record.overhead.relative_wall
     )?;
     writeln!(out, "{}", hotspot_table(&record.hotspots))?;
     if memory.counting {

@@ -47,8 +47,12 @@ pub struct SamplingFigures {
 pub struct OverheadFigures {
     pub unsampled_seconds: f64,
     pub sampled_seconds: f64,
-    /// sampled / unsampled - 1 (noisy on a shared machine; can come out negative).
-    pub relative: f64,
+    pub unsampled_cpu_seconds: f64,
+    pub sampled_cpu_seconds: f64,
+    /// sampled / unsampled CPU time - 1: the sampler's cost, little affected by other load.
+    pub relative_cpu: f64,
+    /// sampled / unsampled wall time - 1 (noisy on a shared machine; can come out negative).
+    pub relative_wall: f64,
 }
 
 /// Heap use of one run of the variant, and the process's peak resident set.

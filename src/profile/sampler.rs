@@ -59,6 +59,8 @@ pub struct UnsampledRuns {
     pub repetitions: u32,
     /// Wall time of those repetitions.
     pub duration: Duration,
+    /// CPU time (user + system, all threads) of those repetitions.
+    pub cpu: Duration,
     /// Heap activity of the first run.
     pub memory: AllocationStats,
     /// Peak resident set of the process after these runs (getrusage; the
@@ -84,8 +86,16 @@ pub struct VariantProfile {
 }
 
 impl VariantProfile {
-    /// Relative slowdown caused by the sampler: sampled / unsampled - 1.
+    /// CPU time the sampler added: sampled / unsampled CPU time - 1.
+    ///
+    /// CPU time rather than wall time: the signal handler's work is CPU time of
+    /// this process, while other load on a shared machine mostly changes wall time.
     pub fn overhead(&self) -> f64 {
+        self.sampled_cpu.as_secs_f64() / self.unsampled.cpu.as_secs_f64().max(1e-9) - 1.0
+    }
+
+    /// Wall-time slowdown with the sampler: sampled / unsampled wall time - 1.
+    pub fn wall_overhead(&self) -> f64 {
         self.sampled.as_secs_f64() / self.unsampled.duration.as_secs_f64().max(1e-9) - 1.0
     }
 
@@ -115,6 +125,7 @@ pub fn run_unsampled(
     settings: &RunSettings,
     min_duration: Duration,
 ) -> Result<UnsampledRuns, ProfileError> {
+    let cpu_before = process_cpu_time();
     let counter = AllocationCounter::start();
     let started = Instant::now();
     let output = variant.run(problem, settings)?;
@@ -130,6 +141,7 @@ pub fn run_unsampled(
     Ok(UnsampledRuns {
         repetitions,
         duration: started.elapsed(),
+        cpu: process_cpu_time().saturating_sub(cpu_before),
         memory,
         peak_rss_bytes: peak_rss_bytes(),
         outside_nodes,
