@@ -20,7 +20,7 @@ use thiserror::Error;
 use super::folded::FoldedStacks;
 use super::memory::{AllocationCounter, AllocationStats, peak_rss_bytes};
 
-/// Root frame of samples taken on the thread that called [`profile_variant`].
+/// Root frame of samples taken on the thread that called [`run_sampled`].
 pub const CALLING_THREAD: &str = "main";
 /// Frame inserted for samples whose stack holds no function of the kernel crate.
 pub const OUTSIDE_KERNEL: &str = "[outside the kernel]";
