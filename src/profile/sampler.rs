@@ -273,7 +273,8 @@ const KERNEL_SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/src/"
 /// `hpc_kernels::scatter::variants::naive::row`. Names that already carry a
 /// path (full debug info, symbol tables) are kept as they are.
 fn qualified(name: &str, file: Option<&Path>) -> String {
-    if name.contains("::") || name.starts_with('<') {
+    let path_part = name.split('<').next().unwrap_or(name);
+    if path_part.is_empty() || path_part.contains("::") {
         return name.to_string();
     }
     match file.and_then(|file| file.to_str()).and_then(module_path) {
@@ -417,6 +418,14 @@ mod tests {
             "rayon_core::registry::main_loop"
         );
         assert_eq!(qualified("a::b", Some(Path::new(libm))), "a::b");
+        assert_eq!(
+            qualified("fold<core::slice::iter::Iter<f64>>", Some(Path::new(core))),
+            "core::num::f64::fold<core::slice::iter::Iter<f64>>"
+        );
+        assert_eq!(
+            qualified("<T as X>::f", Some(Path::new(core))),
+            "<T as X>::f"
+        );
         assert_eq!(qualified("malloc", None), "malloc");
     }
 
