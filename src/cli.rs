@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use hpc_kernels::scatter::{Contour, Problem, RunSettings};
 
 use crate::error::user_error;
+use crate::profile::sampler::DEFAULT_FREQUENCY_HZ;
 
 #[derive(Debug, Parser)]
 #[command(name = "hpc-advisor", version, about, long_about = None)]
@@ -22,6 +23,8 @@ pub enum Command {
     /// List or run the reference kernel's variants.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Profile a variant (flamegraph, hotspots, memory) or, after `--`, your own command.
+    Profile(ProfileArgs),
     /// Detect this machine's CPU, cores, caches, memory, GPUs, MPI, scheduler and tools.
     Detect(DetectArgs),
     /// Walk the decision tree over saved facts and print the path and the ranked actions.
@@ -88,6 +91,36 @@ pub struct KernelRunArgs {
     /// Write the field as CSV (j, i, x, y, incident and scattered parts) to this new file.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `hpc-advisor profile --variant NAME [options]` or `hpc-advisor profile [options] -- CMD ARGS...`.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Variant of the reference kernel to profile (see `hpc-advisor kernel list`).
+    #[arg(long, conflicts_with = "command")]
+    pub variant: Option<String>,
+    /// Also profile this variant and draw a differential flamegraph: the optimisation's effect.
+    #[arg(long, value_name = "VARIANT", requires = "variant")]
+    pub diff_against: Option<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    #[command(flatten)]
+    pub parallel: ParallelArgs,
+    /// Samples per second of CPU time asked of the sampler (the kernel tick caps what arrives).
+    #[arg(long, value_name = "HZ", default_value_t = DEFAULT_FREQUENCY_HZ)]
+    pub frequency: i32,
+    /// Repeat the variant until it has run this many seconds, both with and without the sampler.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub duration: f64,
+    /// Folder that receives the run folder.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// For a command: measure time and memory only, without a second, sampled run.
+    #[arg(long, conflicts_with = "variant")]
+    pub no_stacks: bool,
+    /// The command to profile (with its arguments), after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// The scatter problem, as every subcommand that runs the kernel takes it.

@@ -11,6 +11,7 @@ pub mod distributed;
 pub mod error;
 pub mod fact;
 pub mod output;
+pub mod profile;
 
 use cli::{Cli, Command};
 
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Advise(args) => commands::advise::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
         Command::Detect(args) => commands::detect::run(&args),
+        Command::Profile(args) => commands::profile::run(&args),
     }
 }

@@ -3,6 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use hpc_advisor::profile::memory::CountingAllocator;
+
+/// Counts every heap allocation, so `profile` can report a run's allocations and peak heap.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn main() -> ExitCode {
     let cli = hpc_advisor::cli::Cli::parse();

@@ -94,6 +94,64 @@ fn unwritable(folder: &Path, error: io::Error) -> anyhow::Error {
     )
 }
 
+/// The name of a new run folder: `<host>-<UTC timestamp>`, e.g. `node12-20261121T104300Z`.
+pub fn run_folder_name() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{}-{}", host_name(), utc_timestamp(seconds))
+}
+
+fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which is passed.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    let name = String::from_utf8_lossy(&buffer[..end]);
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if status != 0 || name.is_empty() {
+        "localhost".to_string()
+    } else {
+        name
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian calendar).
+fn utc_timestamp(seconds: u64) -> String {
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Howard Hinnant's days-to-civil algorithm, shifted so that eras start on 1 March.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// Writes a new file atomically (temporary file, then rename); refuses to replace an existing one.
 pub fn write_new_file(
     path: &Path,
@@ -137,6 +195,14 @@ pub fn write_new_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "19700101T000000Z");
+        assert_eq!(utc_timestamp(951_782_400), "20000229T000000Z");
+        assert_eq!(utc_timestamp(1_795_257_780), "20261121T104300Z");
+        assert!(run_folder_name().ends_with('Z'));
+    }
 
     #[test]
     fn staged_folders_never_replace_an_earlier_run() {

@@ -3,4 +3,5 @@
 pub mod advise;
 pub mod detect;
 pub mod kernel;
+pub mod profile;
 pub mod worker;

@@ -1,0 +1,510 @@
+//! `hpc-advisor profile`: flamegraphs, hotspots and memory of a variant, or of the user's command.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hpc_kernels::scatter::{Availability, Problem, RunSettings, Variant, VariantError};
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use crate::cli::ProfileArgs;
+use crate::commands::kernel::{check_workload, find_variant};
+use crate::error::user_error;
+use crate::output::{StagedDir, run_folder_name};
+use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
+use crate::profile::flamegraph;
+use crate::profile::hotspots::{Hotspot, Workload, hotspots};
+use crate::profile::memory;
+use crate::profile::record::{
+    CommandProfileRecord, DifferentialRecord, MemoryFigures, OverheadFigures, SamplingFigures,
+    VariantProfileRecord, VariantProfilesRecord,
+};
+use crate::profile::sampler::{
+    OUTSIDE_KERNEL, ProfileError, VariantProfile, run_sampled, run_unsampled,
+};
+
+/// Rows of the hotspot table: this many by self share, and as many by inclusive share.
+const HOTSPOT_ROWS: usize = 10;
+
+pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
+    match (&args.variant, args.command.is_empty()) {
+        (Some(variant), true) => profile_variants(args, variant),
+        (None, false) => profile_command(args),
+        _ => Err(user_error(
+            "give either a variant or a command to profile",
+            "`hpc-advisor profile --variant naive` profiles a variant of the reference kernel; \
+             `hpc-advisor profile -- python3 my_script.py` profiles your own program",
+        )),
+    }
+}
+
+/// The validated `--duration` and `--frequency`.
+fn sampling_options(args: &ProfileArgs) -> anyhow::Result<(Duration, i32)> {
+    if !(args.duration.is_finite() && args.duration > 0.0 && args.duration <= 3600.0) {
+        return Err(user_error(
+            format!(
+                "--duration {} is not a number of seconds between 0 and 3600",
+                args.duration
+            ),
+            "a few seconds give a few hundred samples; the default is 2",
+        ));
+    }
+    if !(1..=10_000).contains(&args.frequency) {
+        return Err(user_error(
+            format!("--frequency {} is outside 1..=10000 Hz", args.frequency),
+            "the kernel tick caps the delivered rate anyway (a few hundred per second)",
+        ));
+    }
+    Ok((Duration::from_secs_f64(args.duration), args.frequency))
+}
+
+fn runnable_variant(
+    name: &str,
+    problem: &Problem,
+    settings: &RunSettings,
+    force: bool,
+) -> anyhow::Result<&'static dyn Variant> {
+    let variant = find_variant(name)?;
+    check_workload(problem, variant, settings, force)?;
+    if let Availability::Unavailable { reason, hint } = variant.availability() {
+        return Err(user_error(
+            format!("variant `{}` cannot run here: {reason}", variant.name()),
+            hint,
+        ));
+    }
+    Ok(variant)
+}
+
+fn profile_variants(args: &ProfileArgs, name: &str) -> anyhow::Result<()> {
+    let problem = args.problem.to_problem()?;
+    let settings = args.parallel.to_settings()?;
+    let (min_duration, frequency_hz) = sampling_options(args)?;
+    let variant = runnable_variant(name, &problem, &settings, args.problem.force)?;
+    let baseline = args
+        .diff_against
+        .as_deref()
+        .map(|other| runnable_variant(other, &problem, &settings, args.problem.force))
+        .transpose()?;
+    if baseline.is_some_and(|b| b.name() == variant.name()) {
+        return Err(user_error(
+            "--diff-against names the profiled variant itself",
+            "compare with another variant, e.g. --variant fused --diff-against naive",
+        ));
+    }
+    let staged = StagedDir::create(&args.out, &run_folder_name())?;
+
+    // Every unsampled phase before the first sampled one: the peak RSS then
+    // excludes the sampler's buffers.
+    let variants: Vec<&dyn Variant> = std::iter::once(variant).chain(baseline).collect();
+    let mut unsampled = Vec::new();
+    for &variant in &variants {
+        eprintln!(
+            "running {} on {problem} for at least {:.1} s without the sampler",
+            variant.name(),
+            min_duration.as_secs_f64()
+        );
+        unsampled.push(
+            run_unsampled(variant, &problem, &settings, min_duration)
+                .map_err(|e| variant_failure(variant, e))?,
+        );
+    }
+    let mut profiles = Vec::new();
+    for (variant, unsampled) in variants.into_iter().zip(unsampled) {
+        eprintln!(
+            "sampling {} over the same {} runs",
+            variant.name(),
+            unsampled.repetitions
+        );
+        let profile = run_sampled(variant, &problem, &settings, unsampled, frequency_hz)
+            .map_err(|e| variant_failure(variant, e))?;
+        let record = save_variant_profile(&staged, variant, &problem, &settings, args, &profile)?;
+        profiles.push((record, profile));
+    }
+    let differential = match &profiles[..] {
+        [(changed, changed_profile), (baseline, baseline_profile)] => {
+            let file = format!("diff-{}-vs-{}.svg", changed.variant, baseline.variant);
+            let svg = flamegraph::draw_differential(
+                &baseline_profile.stacks,
+                &changed_profile.stacks,
+                &format!("{} compared with {} on {problem}", changed.variant, baseline.variant),
+                &format!(
+                    "shaped like {}; blue: less in {} (removed), red: more (sample totals normalised)",
+                    baseline.variant, changed.variant
+                ),
+            )
+            .context("drawing the differential flamegraph")?;
+            staged.write(&file, &svg)?;
+            Some(DifferentialRecord {
+                baseline: baseline.variant.clone(),
+                changed: changed.variant.clone(),
+                file,
+            })
+        }
+        _ => None,
+    };
+    let record = VariantProfilesRecord {
+        problem: problem.to_string(),
+        profiles: profiles.iter().map(|(record, _)| record.clone()).collect(),
+        differential,
+    };
+    staged.write("profile.json", &serde_json::to_vec_pretty(&record)?)?;
+    let folder = staged.commit()?;
+
+    let mut out = io::stdout().lock();
+    for (record, profile) in &profiles {
+        print_variant_profile(&mut out, record, profile)?;
+    }
+    writeln!(out, "files        {}", folder.display())?;
+    for record in &record.profiles {
+        writeln!(
+            out,
+            "             {}  {}",
+            record.flamegraph_file, record.folded_file
+        )?;
+    }
+    if let Some(differential) = &record.differential {
+        writeln!(out, "             {}", differential.file)?;
+    }
+    writeln!(out, "             profile.json")?;
+    Ok(())
+}
+
+fn variant_failure(variant: &dyn Variant, error: ProfileError) -> anyhow::Error {
+    match &error {
+        ProfileError::Variant(e @ VariantError::Unavailable { .. }) => match e.hint() {
+            Some(hint) => user_error(e.to_string(), hint),
+            None => anyhow::Error::new(error),
+        },
+        ProfileError::Sampler { .. } => user_error(
+            format!("profiling `{}`: {error}", variant.name()),
+            "the in-process sampler needs SIGPROF and setitimer; if another profiler is attached, detach it",
+        ),
+        _ => anyhow::Error::new(error).context(format!("profiling `{}`", variant.name())),
+    }
+}
+
+fn save_variant_profile(
+    staged: &StagedDir,
+    variant: &dyn Variant,
+    problem: &Problem,
+    settings: &RunSettings,
+    args: &ProfileArgs,
+    profile: &VariantProfile,
+) -> anyhow::Result<VariantProfileRecord> {
+    let name = variant.name();
+    if profile.stacks.is_empty() {
+        return Err(user_error(
+            format!("the sampler recorded no samples of `{name}`"),
+            "profile a longer run: raise --duration or the problem size",
+        ));
+    }
+    let total = profile.stacks.total();
+    let workload = Workload {
+        rows: problem.ny() as u64 + 1,
+        nodes: (problem.nx() as u64 + 1) * (problem.ny() as u64 + 1),
+        outside_nodes: profile.unsampled.outside_nodes,
+        pairs: profile.unsampled.pairs,
+        repetitions: u64::from(profile.unsampled.repetitions),
+    };
+    let table = hotspots(&profile.stacks, HOTSPOT_ROWS, Some(&workload));
+    let outside_kernel_share = table
+        .iter()
+        .find(|h| h.function == OUTSIDE_KERNEL)
+        .map_or(0.0, |h| h.inclusive_share);
+    let folded_file = format!("{name}.folded");
+    let flamegraph_file = format!("{name}.svg");
+    let drawing = Instant::now();
+    let svg = flamegraph::draw(
+        &profile.stacks,
+        &format!("{name} on {problem}"),
+        &format!(
+            "{total} samples over {} runs ({:.0} per CPU second); widths are shares of samples",
+            profile.unsampled.repetitions,
+            profile.samples_per_cpu_second()
+        ),
+    )
+    .with_context(|| format!("drawing the flamegraph of {name}"))?;
+    eprintln!(
+        "drew {flamegraph_file} from {total} samples in {:.1} ms",
+        drawing.elapsed().as_secs_f64() * 1e3
+    );
+    staged.write(&folded_file, profile.stacks.to_text().as_bytes())?;
+    staged.write(&flamegraph_file, &svg)?;
+    let pairs = profile.unsampled.pairs.max(1) as f64;
+    Ok(VariantProfileRecord {
+        variant: name.to_string(),
+        workers: variant.workers(settings),
+        samples: SamplingFigures {
+            total,
+            requested_hz: args.frequency,
+            per_cpu_second: profile.samples_per_cpu_second(),
+            repetitions: profile.unsampled.repetitions,
+            outside_kernel_share,
+        },
+        overhead: OverheadFigures {
+            unsampled_seconds: profile.unsampled.duration.as_secs_f64(),
+            sampled_seconds: profile.sampled.as_secs_f64(),
+            unsampled_cpu_seconds: profile.unsampled.cpu.as_secs_f64(),
+            sampled_cpu_seconds: profile.sampled_cpu.as_secs_f64(),
+            relative_cpu: profile.overhead(),
+            relative_wall: profile.wall_overhead(),
+        },
+        memory: MemoryFigures {
+            counting: memory::is_counting(),
+            allocations: profile.unsampled.memory.allocations,
+            allocated_bytes: profile.unsampled.memory.allocated_bytes,
+            peak_live_heap_bytes: profile.unsampled.memory.peak_live_bytes,
+            allocations_per_pair: profile.unsampled.memory.allocations as f64 / pairs,
+            allocated_bytes_per_pair: profile.unsampled.memory.allocated_bytes as f64 / pairs,
+            peak_rss_bytes: profile.unsampled.peak_rss_bytes,
+        },
+        hotspots: table,
+        folded_file,
+        flamegraph_file,
+    })
+}
+
+#[derive(Tabled)]
+struct HotspotRow {
+    function: String,
+    #[tabled(rename = "self")]
+    self_share: String,
+    inclusive: String,
+    calls: String,
+}
+
+fn hotspot_table(table: &[Hotspot]) -> Table {
+    let rows = table.iter().map(|h| HotspotRow {
+        function: h.function.replace("hpc_kernels::scatter::", ""),
+        self_share: format!("{:5.1} %", 100.0 * h.self_share),
+        inclusive: format!("{:5.1} %", 100.0 * h.inclusive_share),
+        calls: h.calls.map_or_else(|| "-".to_string(), |c| c.to_string()),
+    });
+    let mut table = Table::new(rows);
+    table.with(Style::sharp());
+    table
+}
+
+fn print_variant_profile(
+    out: &mut impl Write,
+    record: &VariantProfileRecord,
+    profile: &VariantProfile,
+) -> anyhow::Result<()> {
+    let memory = &record.memory;
+    writeln!(
+        out,
+        "variant      {} ({} thread(s))",
+        record.variant, record.workers
+    )?;
+    writeln!(
+        out,
+        "samples      {} over {} runs, {:.0} per CPU second (requested {} Hz); {:.1} % outside the kernel",
+        record.samples.total,
+        record.samples.repetitions,
+        record.samples.per_cpu_second,
+        record.samples.requested_hz,
+        100.0 * record.samples.outside_kernel_share
+    )?;
+    writeln!(
+        out,
+        "overhead     {:+.1} % CPU time ({:.3} s sampled, {:.3} s unsampled), {:+.1} % wall time",
+        100.0 * record.overhead.relative_cpu,
+        record.overhead.sampled_cpu_seconds,
+        record.overhead.unsampled_cpu_seconds,
+        100.0 * record.overhead.relative_wall
+    )?;
+    writeln!(out, "{}", hotspot_table(&record.hotspots))?;
+    if memory.counting {
+        writeln!(
+            out,
+            "heap         {} allocations, {} allocated, peak live {} per run ({:.2} allocations and {:.1} bytes per pair over {} pairs)",
+            memory.allocations,
+            human_bytes(memory.allocated_bytes),
+            human_bytes(memory.peak_live_heap_bytes),
+            memory.allocations_per_pair,
+            memory.allocated_bytes_per_pair,
+            profile.unsampled.pairs
+        )?;
+    } else {
+        writeln!(
+            out,
+            "heap         not counted: the counting allocator is not installed"
+        )?;
+    }
+    if let Some(rss) = memory.peak_rss_bytes {
+        writeln!(
+            out,
+            "peak RSS     {} (whole process, before the sampler started)",
+            human_bytes(rss)
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
+    let staged = StagedDir::create(&args.out, &run_folder_name())?;
+    let program = &args.command[0];
+    eprintln!(
+        "running {} (measuring time and memory)",
+        args.command.join(" ")
+    );
+    let facts = external::measure_command(&args.command).map_err(command_failure)?;
+    let (stacks, sampling) = if args.no_stacks {
+        (None, StackSampling::Skipped)
+    } else {
+        let scratch = staged.path().join(".scratch");
+        fs::create_dir(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+        eprintln!("running {program} again under a stack sampler");
+        let sampled = external::sample_command(&args.command, &scratch);
+        fs::remove_dir_all(&scratch)
+            .with_context(|| format!("cannot remove {}", scratch.display()))?;
+        sampled
+    };
+    let mut record = CommandProfileRecord {
+        facts,
+        stacks: sampling,
+        samples: stacks.as_ref().map(|s| s.total()),
+        hotspots: Vec::new(),
+        folded_file: None,
+        flamegraph_file: None,
+    };
+    if let Some(stacks) = &stacks {
+        let base = command_file_stem(program);
+        let tool = match &record.stacks {
+            StackSampling::Sampled { tool } => tool.as_str(),
+            _ => "sampler",
+        };
+        let drawing = Instant::now();
+        let svg = flamegraph::draw(
+            stacks,
+            &args.command.join(" "),
+            &format!(
+                "{} samples by {tool}; widths are shares of samples",
+                stacks.total()
+            ),
+        )
+        .context("drawing the flamegraph of the command")?;
+        eprintln!(
+            "drew {base}.svg from {} samples in {:.1} ms",
+            stacks.total(),
+            drawing.elapsed().as_secs_f64() * 1e3
+        );
+        let folded_file = format!("{base}.folded");
+        let flamegraph_file = format!("{base}.svg");
+        staged.write(&folded_file, stacks.to_text().as_bytes())?;
+        staged.write(&flamegraph_file, &svg)?;
+        record.hotspots = hotspots(stacks, HOTSPOT_ROWS, None);
+        record.folded_file = Some(folded_file);
+        record.flamegraph_file = Some(flamegraph_file);
+    }
+    staged.write("profile.json", &serde_json::to_vec_pretty(&record)?)?;
+    let folder = staged.commit()?;
+    print_command_profile(&mut io::stdout().lock(), &record, &folder)
+}
+
+fn command_failure(error: CommandError) -> anyhow::Error {
+    let hint = match &error {
+        CommandError::Empty => {
+            "give the command after `--`, e.g. `hpc-advisor profile -- ./my_program input`"
+        }
+        CommandError::Spawn { .. } => {
+            "check the command's name and that it is installed and executable (PATH)"
+        }
+        CommandError::Failed { .. } => "make the command succeed on its own first, then profile it",
+        CommandError::Wait { .. } => "the operating system lost track of the child; try again",
+    };
+    user_error(error.to_string(), hint)
+}
+
+/// `./bin/solver` -> `solver`, usable as a file name.
+fn command_file_stem(program: &str) -> String {
+    let name = Path::new(program)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_+.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') || name == "profile" {
+        format!("command-{name}")
+    } else {
+        name
+    }
+}
+
+fn print_command_profile(
+    out: &mut impl Write,
+    record: &CommandProfileRecord,
+    folder: &Path,
+) -> anyhow::Result<()> {
+    let facts: &ProgramFacts = &record.facts;
+    writeln!(out, "command      {}", facts.command.join(" "))?;
+    writeln!(
+        out,
+        "time         {:.3} s wall, {:.3} s user, {:.3} s system",
+        facts.wall_seconds, facts.user_seconds, facts.system_seconds
+    )?;
+    writeln!(
+        out,
+        "CPU          {:.2} cores busy on average: {}",
+        facts.cpu_utilisation,
+        facts.character.describe()
+    )?;
+    writeln!(out, "peak RSS     {}", human_bytes(facts.peak_rss_bytes))?;
+    writeln!(
+        out,
+        "switches     {} voluntary (waiting), {} involuntary (preempted)",
+        facts.voluntary_context_switches, facts.involuntary_context_switches
+    )?;
+    match &record.stacks {
+        StackSampling::Sampled { tool } => {
+            writeln!(
+                out,
+                "stacks       {} samples by {tool}",
+                record.samples.unwrap_or(0)
+            )?;
+            writeln!(out, "{}", hotspot_table(&record.hotspots))?;
+        }
+        StackSampling::Unavailable { reason, hint } => {
+            writeln!(out, "stacks       none: {reason}")?;
+            writeln!(out, "             to get them: {hint}")?;
+        }
+        StackSampling::Skipped => writeln!(out, "stacks       not sampled (--no-stacks)")?,
+    }
+    writeln!(out, "files        {}", folder.display())?;
+    for file in [&record.flamegraph_file, &record.folded_file]
+        .into_iter()
+        .flatten()
+    {
+        writeln!(out, "             {file}")?;
+    }
+    writeln!(out, "             profile.json")?;
+    Ok(())
+}
+
+/// Bytes in binary units, e.g. `1.5 MiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,213 @@
+//! The hotspot table: which functions hold the samples, by self and by inclusive share.
+//!
+//! This is the reading the training makes of a gprof2dot graph: a function's
+//! self share (samples where it is the innermost frame) says where the time is
+//! spent, its inclusive share (samples where it is anywhere on the stack)
+//! says what it costs with everything it calls. A sampling profiler cannot
+//! count calls; for the kernel functions whose call pattern the algorithm
+//! fixes (once per row, node, outside node or pair), the exact count follows
+//! from the problem and is shown, and every other function shows none.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::folded::FoldedStacks;
+
+/// How often a function runs per run of a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallsPer {
+    Row,
+    Node,
+    OutsideNode,
+    Pair,
+}
+
+/// Kernel functions (not inlined) whose number of calls the algorithm fixes.
+const KNOWN_CALLS: [(&str, CallsPer); 9] = [
+    (
+        "hpc_kernels::scatter::variants::naive::is_inside_contour",
+        CallsPer::Node,
+    ),
+    (
+        "hpc_kernels::scatter::variants::naive::compute_scattered_wave",
+        CallsPer::OutsideNode,
+    ),
+    (
+        "hpc_kernels::scatter::variants::naive::compute_scattered_wave_element",
+        CallsPer::Pair,
+    ),
+    (
+        "hpc_kernels::scatter::variants::naive::grad_incident",
+        CallsPer::Pair,
+    ),
+    (
+        "hpc_kernels::scatter::variants::naive::hankel_functions",
+        CallsPer::Pair,
+    ),
+    (
+        "hpc_kernels::scatter::variants::vectorised::is_inside_contour",
+        CallsPer::Node,
+    ),
+    (
+        "hpc_kernels::scatter::variants::vectorised::compute_scattered_wave",
+        CallsPer::OutsideNode,
+    ),
+    (
+        "hpc_kernels::scatter::variants::fused::scattered_at",
+        CallsPer::OutsideNode,
+    ),
+    ("::row", CallsPer::Row),
+];
+
+/// The size of the sampled work, from which known call counts follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload {
+    pub rows: u64,
+    pub nodes: u64,
+    pub outside_nodes: u64,
+    pub pairs: u64,
+    /// Runs of the variant while sampling.
+    pub repetitions: u64,
+}
+
+impl Workload {
+    /// Calls of `function` during the sampled runs, when the algorithm fixes them.
+    pub fn calls(&self, function: &str) -> Option<u64> {
+        let (_, per) = KNOWN_CALLS.iter().find(|(name, per)| match per {
+            // `<...NaiveRows as ...RowKernel>::row` (full debug info) or
+            // `hpc_kernels::scatter::variants::naive::row` (line tables only)
+            CallsPer::Row => {
+                function.ends_with(name)
+                    && (function.starts_with("<hpc_kernels::scatter::variants::")
+                        || function.starts_with("hpc_kernels::scatter::variants::"))
+            }
+            _ => function == *name,
+        })?;
+        let per_run = match per {
+            CallsPer::Row => self.rows,
+            CallsPer::Node => self.nodes,
+            CallsPer::OutsideNode => self.outside_nodes,
+            CallsPer::Pair => self.pairs,
+        };
+        Some(per_run * self.repetitions)
+    }
+}
+
+/// One function's share of the samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hotspot {
+    pub function: String,
+    /// Samples with this function as the innermost frame.
+    pub self_samples: u64,
+    /// Samples with this function anywhere on the stack (counted once per sample).
+    pub inclusive_samples: u64,
+    pub self_share: f64,
+    pub inclusive_share: f64,
+    /// Exact calls during the sampled runs, when the algorithm fixes them.
+    pub calls: Option<u64>,
+}
+
+/// The `limit` functions with the most self samples together with the `limit`
+/// with the most inclusive samples, by inclusive share. The first frame of each
+/// stack (the thread) is not a function and is left out.
+pub fn hotspots(stacks: &FoldedStacks, limit: usize, workload: Option<&Workload>) -> Vec<Hotspot> {
+    let total = stacks.total().max(1) as f64;
+    let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (frames, samples) in stacks.stacks() {
+        let frames: Vec<&str> = frames.skip(1).collect();
+        let mut seen = HashSet::new();
+        for &frame in &frames {
+            if seen.insert(frame) {
+                counts.entry(frame).or_default().1 += samples;
+            }
+        }
+        if let Some(&leaf) = frames.last() {
+            counts.entry(leaf).or_default().0 += samples;
+        }
+    }
+    let mut by_self: Vec<_> = counts.iter().collect();
+    by_self.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let mut by_inclusive = by_self.clone();
+    by_inclusive.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
+    let chosen: HashSet<&str> = by_self
+        .iter()
+        .take(limit)
+        .chain(by_inclusive.iter().take(limit))
+        .filter(|(_, (self_samples, inclusive))| *self_samples + *inclusive > 0)
+        .map(|(name, _)| **name)
+        .collect();
+    by_inclusive
+        .into_iter()
+        .filter(|(name, _)| chosen.contains(**name))
+        .map(|(&function, &(self_samples, inclusive_samples))| Hotspot {
+            function: function.to_string(),
+            self_samples,
+            inclusive_samples,
+            self_share: self_samples as f64 / total,
+            inclusive_share: inclusive_samples as f64 / total,
+            calls: workload.and_then(|w| w.calls(function)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_count_each_sample_once_per_function() {
+        let stacks = FoldedStacks::parse(
+            "main;run;element;hankel 6\nmain;run;element 2\nmain;run;run 1\nworker;run;inside 1\n",
+        )
+        .unwrap();
+        let table = hotspots(&stacks, 10, None);
+        let find = |name: &str| table.iter().find(|h| h.function == name).unwrap();
+        assert_eq!(find("run").inclusive_samples, 10, "recursion counted once");
+        assert_eq!(find("run").self_samples, 1);
+        assert_eq!(find("element").inclusive_samples, 8);
+        assert!((find("hankel").self_share - 0.6).abs() < 1e-12);
+        assert!(
+            table
+                .iter()
+                .all(|h| h.function != "main" && h.function != "worker")
+        );
+        assert_eq!(table[0].function, "run", "sorted by inclusive share");
+    }
+
+    #[test]
+    fn the_limit_keeps_top_self_and_top_inclusive() {
+        let stacks = FoldedStacks::parse("main;a;b;c 5\nmain;a;d 3\nmain;e 1\n").unwrap();
+        let names: Vec<_> = hotspots(&stacks, 1, None)
+            .into_iter()
+            .map(|h| h.function)
+            .collect();
+        assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn known_functions_get_exact_call_counts() {
+        let workload = Workload {
+            rows: 3,
+            nodes: 9,
+            outside_nodes: 8,
+            pairs: 32,
+            repetitions: 2,
+        };
+        assert_eq!(
+            workload.calls("hpc_kernels::scatter::variants::naive::hankel_functions"),
+            Some(64)
+        );
+        assert_eq!(
+            workload.calls(
+                "<hpc_kernels::scatter::variants::fused::FusedRows as hpc_kernels::scatter::variants::rows::RowKernel>::row"
+            ),
+            Some(6)
+        );
+        assert_eq!(
+            workload.calls("hpc_kernels::scatter::variants::naive::row"),
+            Some(6)
+        );
+        assert_eq!(workload.calls("libm::math::j0::j0"), None);
+    }
+}

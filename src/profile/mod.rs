@@ -1,0 +1,16 @@
+//! Profiling: where the time and the memory go, for the kernel's variants and for any command.
+//!
+//! The training starts every optimisation with a profile. For a variant of
+//! the reference kernel, [`sampler`] samples it in-process with pprof into
+//! [`folded`] stacks, [`flamegraph`] draws them, [`hotspots`] ranks the
+//! functions and [`memory`] counts its heap use. For the user's own program,
+//! [`external`] measures the command as a child process and samples it with
+//! `perf` or `py-spy` when they are usable.
+
+pub mod external;
+pub mod flamegraph;
+pub mod folded;
+pub mod hotspots;
+pub mod memory;
+pub mod record;
+pub mod sampler;
