@@ -3,6 +3,7 @@
 //! The binary's subcommands are thin: each resolves its clap arguments
 //! ([`cli`]) and calls one module here. `analyse` orchestrates the others.
 
+pub mod bench;
 pub mod cli;
 mod commands;
 pub mod error;
@@ -14,5 +15,7 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
+        Command::Bench(args) => commands::bench::run(&args),
+        Command::Noop => Ok(()),
     }
 }
