@@ -62,17 +62,13 @@ impl Executor for MeasuringExecutor {
         let cpu_before = process_cpu_seconds();
         let started = Instant::now();
         let output = variant.run(problem, settings)?;
-        let wall_seconds = started.elapsed().as_secs_f64();
-        let cpu_seconds = cpu_before
-            .zip(process_cpu_seconds())
-            .map(|(before, after)| after - before);
-        Ok((
-            output,
-            Timing {
-                wall_seconds,
-                cpu_seconds,
-            },
-        ))
+        let timing = Timing {
+            wall_seconds: started.elapsed().as_secs_f64(),
+            cpu_seconds: cpu_before
+                .zip(process_cpu_seconds())
+                .map(|(before, after)| after - before),
+        };
+        Ok((output, timing))
     }
 }
 
@@ -584,12 +580,13 @@ pub(crate) mod tests {
             self.calls
                 .push((variant.name().to_string(), settings.resolved_threads()));
             let wall_seconds = (self.script)(variant.name(), problem, settings, call);
-            let workers = variant.workers(settings) as f64;
+            // The scripted process always gets every core it asked for.
+            let cpu_seconds = Some(wall_seconds * variant.workers(settings) as f64);
             Ok((
                 output,
                 Timing {
                     wall_seconds,
-                    cpu_seconds: Some(wall_seconds * workers),
+                    cpu_seconds,
                 },
             ))
         }

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
+use crate::bench::ceilings::{Ceilings, ThroughputCeiling};
 use crate::bench::runner::{MeasuringExecutor, Outcome};
 use crate::bench::scaling::thread_counts;
 use crate::bench::stats::{Interval, Summary};
@@ -301,22 +302,17 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
         ceilings.caches.last_level >> 20,
         ceilings.seconds_spent
     )?;
-    let throughput = ceilings
-        .fma
-        .iter()
-        .map(|f| &f.gflops)
-        .chain(ceilings.bandwidth.iter().map(|b| &b.gigabytes_per_second))
-        .map(|c| {
-            let rate = |s: &Summary| format!("{:.1} {}", s.median, c.unit);
-            let spread = |s: &Summary| interval(s.median_interval, |v| format!("{v:.1}"));
-            CeilingRow {
-                ceiling: c.name.clone(),
-                single: rate(&c.single_core),
-                single_interval: spread(&c.single_core),
-                all: format!("{} ({} threads)", rate(&c.all_cores), c.threads),
-                all_interval: spread(&c.all_cores),
-            }
-        });
+    let throughput = throughput_ceilings(ceilings).map(|c| {
+        let rate = |s: &Summary| format!("{:.1} {}", s.median, c.unit);
+        let spread = |s: &Summary| interval(s.median_interval, |v| format!("{v:.1}"));
+        CeilingRow {
+            ceiling: c.name.clone(),
+            single: rate(&c.single_core),
+            single_interval: spread(&c.single_core),
+            all: format!("{} ({} threads)", rate(&c.all_cores), c.threads),
+            all_interval: spread(&c.all_cores),
+        }
+    });
     writeln!(out, "{}", table(throughput))?;
     let overheads = ceilings.overheads.iter().map(|o| match &o.seconds {
         Some(s) => OverheadRow {
@@ -406,6 +402,15 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
     )
 }
 
+/// The FMA peaks, then the bandwidths.
+fn throughput_ceilings(ceilings: &Ceilings) -> impl Iterator<Item = &ThroughputCeiling> {
+    ceilings
+        .fma
+        .iter()
+        .map(|f| &f.gflops)
+        .chain(ceilings.bandwidth.iter().map(|b| &b.gigabytes_per_second))
+}
+
 fn write_warnings(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
     let mut warnings: Vec<String> = Vec::new();
     for entry in &report.ladder.entries {
@@ -429,6 +434,30 @@ fn write_warnings(report: &BenchReport, out: &mut impl Write) -> io::Result<()> 
                     .warnings
                     .iter()
                     .map(|w| format!("{} on {} threads: {w}", s.variant, p.threads)),
+            );
+        }
+    }
+    let ceilings = &report.ceilings;
+    for ceiling in throughput_ceilings(ceilings) {
+        for (cores, summary) in [
+            ("1 core", &ceiling.single_core),
+            ("all cores", &ceiling.all_cores),
+        ] {
+            warnings.extend(
+                summary
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{} ({cores}): {w}", ceiling.name)),
+            );
+        }
+    }
+    for overhead in &ceilings.overheads {
+        if let Some(summary) = &overhead.seconds {
+            warnings.extend(
+                summary
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {w}", overhead.name)),
             );
         }
     }
