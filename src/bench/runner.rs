@@ -18,7 +18,7 @@ use hpc_kernels::scatter::{
 use serde::Serialize;
 
 use super::Progress;
-use super::stats::{CPU_SHARE_WARNING, Interval, QUIET_MACHINE_ADVICE, Summary, median};
+use super::stats::{CPU_SHARE_WARNING, Interval, Summary, median};
 
 /// Fewest and most timed repetitions a variant gets (beyond its warm-up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,7 +231,7 @@ impl Measurement {
         let mut warnings = wall_seconds.warnings.clone();
         if let Some(share) = cpu_share.filter(|s| *s < CPU_SHARE_WARNING) {
             warnings.push(format!(
-                "the process got {:.0}% of the CPU time its {workers} worker(s) asked for: other programs took cores, {QUIET_MACHINE_ADVICE}",
+                "the process got {:.0}% of the CPU time its {workers} worker(s) asked for (other programs took cores)",
                 share * 100.0
             ));
         }

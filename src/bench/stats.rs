@@ -21,8 +21,9 @@ pub const SPREAD_WARNING: f64 = 0.05;
 /// Share of the requested CPU below which other processes evidently took our cores.
 pub const CPU_SHARE_WARNING: f64 = 0.8;
 
-/// The advice every reliability warning ends with.
-pub const QUIET_MACHINE_ADVICE: &str = "re-run on a quiet machine";
+/// What to do about any reliability warning.
+pub const QUIET_MACHINE_ADVICE: &str =
+    "timings with warnings are unreliable for comparisons: re-run on a quiet machine";
 
 /// An interval `[low, high]` that holds the true value with probability `confidence`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -70,7 +71,7 @@ impl Summary {
         let mut warnings = Vec::new();
         if !outliers.is_empty() {
             warnings.push(format!(
-                "{} of {n} runs are statistical outliers (another program probably interfered): {QUIET_MACHINE_ADVICE}",
+                "{} of {n} runs are statistical outliers",
                 outliers.len()
             ));
         }
@@ -81,7 +82,7 @@ impl Summary {
         };
         if variation > SPREAD_WARNING {
             warnings.push(format!(
-                "runs spread by {:.0}% (standard deviation over mean), more than {:.0}%: comparisons are unreliable, {QUIET_MACHINE_ADVICE}",
+                "runs spread by {:.0}% (standard deviation over mean, more than {:.0}%)",
                 variation * 100.0,
                 SPREAD_WARNING * 100.0
             ));
@@ -233,7 +234,7 @@ mod tests {
         assert!(outliers(&[1.00, 1.01, 0.99, 1.02, 0.98]).is_empty());
         let summary = Summary::of(&samples).unwrap();
         assert!(!summary.is_reliable());
-        assert!(summary.warnings[0].contains(QUIET_MACHINE_ADVICE));
+        assert!(summary.warnings[0].contains("1 of 7 runs are statistical outliers"));
     }
 
     #[test]

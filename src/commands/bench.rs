@@ -10,7 +10,7 @@ use tabled::{Table, Tabled};
 use crate::bench::ceilings::{Ceilings, ThroughputCeiling};
 use crate::bench::runner::{MeasuringExecutor, Outcome};
 use crate::bench::scaling::thread_counts;
-use crate::bench::stats::{Interval, Summary};
+use crate::bench::stats::{Interval, QUIET_MACHINE_ADVICE, Summary};
 use crate::bench::{self, BenchReport, BenchSettings, Progress};
 use crate::cli::{BenchArgs, BenchFormat};
 use crate::commands::kernel::{check_workload, find_variant};
@@ -412,67 +412,69 @@ fn throughput_ceilings(ceilings: &Ceilings) -> impl Iterator<Item = &ThroughputC
 }
 
 fn write_warnings(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
-    let mut warnings: Vec<String> = Vec::new();
+    // One line per series: what it is, then its warnings joined.
+    let mut lines: Vec<String> = Vec::new();
+    let mut add = |what: String, warnings: &[String]| {
+        if !warnings.is_empty() {
+            lines.push(format!("{what}: {}", warnings.join("; ")));
+        }
+    };
     for entry in &report.ladder.entries {
         if let Some(result) = entry.result() {
-            warnings.extend(
-                result
-                    .measurement
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{}: {w}", entry.variant)),
-            );
+            add(entry.variant.clone(), &result.measurement.warnings);
         }
         if let Outcome::Skipped { reason, .. } = &entry.outcome {
-            warnings.push(format!("{}: skipped, {reason}", entry.variant));
+            add(entry.variant.clone(), &[format!("skipped, {reason}")]);
         }
     }
     for s in &report.scaling.threads {
         for p in &s.points {
-            warnings.extend(
-                p.measurement
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{} on {} threads: {w}", s.variant, p.threads)),
+            add(
+                format!("{} on {} threads", s.variant, p.threads),
+                &p.measurement.warnings,
+            );
+        }
+    }
+    if let Some(size) = &report.scaling.size {
+        for p in &size.points {
+            add(
+                format!("{} at {} x {} x {}", size.variant, p.nx, p.ny, p.nc),
+                &p.measurement.warnings,
             );
         }
     }
     let ceilings = &report.ceilings;
     for ceiling in throughput_ceilings(ceilings) {
-        for (cores, summary) in [
-            ("1 core", &ceiling.single_core),
-            ("all cores", &ceiling.all_cores),
-        ] {
-            warnings.extend(
-                summary
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{} ({cores}): {w}", ceiling.name)),
-            );
-        }
+        add(
+            format!("{} (1 core)", ceiling.name),
+            &ceiling.single_core.warnings,
+        );
+        add(
+            format!("{} (all cores)", ceiling.name),
+            &ceiling.all_cores.warnings,
+        );
     }
     for overhead in &ceilings.overheads {
         if let Some(summary) = &overhead.seconds {
-            warnings.extend(
-                summary
-                    .warnings
-                    .iter()
-                    .map(|w| format!("{}: {w}", overhead.name)),
-            );
+            add(overhead.name.to_string(), &summary.warnings);
         }
     }
+    let unreliable = !lines.is_empty();
     if report.seconds_spent > report.budget_seconds * 1.1 {
-        warnings.push(format!(
+        lines.push(format!(
             "the benchmark took {:.1} s of a {:.0} s budget: the slowest variant alone needs more; raise --budget or shrink the problem",
             report.seconds_spent, report.budget_seconds
         ));
     }
-    if warnings.is_empty() {
+    if lines.is_empty() {
         return Ok(());
     }
     writeln!(out, "\nWarnings")?;
-    for warning in warnings {
-        writeln!(out, "- {warning}")?;
+    for line in lines {
+        writeln!(out, "- {line}")?;
+    }
+    if unreliable {
+        writeln!(out, "{QUIET_MACHINE_ADVICE}")?;
     }
     Ok(())
 }
