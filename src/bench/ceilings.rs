@@ -177,13 +177,13 @@ impl Ceilings {
         })
     }
 
-    /// Median triad bandwidth beyond the last-level cache in GB/s, for `workers` cores.
-    pub fn memory_bandwidth(&self, workers: usize) -> Option<f64> {
-        let dram = self.bandwidth.iter().find(|b| b.level == "dram")?;
+    /// Median triad bandwidth in GB/s at `level` (`dram`, `l2`, `l1`), for `workers` cores.
+    pub fn bandwidth(&self, level: &str, workers: usize) -> Option<f64> {
+        let measured = self.bandwidth.iter().find(|b| b.level == level)?;
         Some(if workers > 1 {
-            dram.gigabytes_per_second.all_cores.median
+            measured.gigabytes_per_second.all_cores.median
         } else {
-            dram.gigabytes_per_second.single_core.median
+            measured.gigabytes_per_second.single_core.median
         })
     }
 }

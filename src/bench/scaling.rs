@@ -89,6 +89,9 @@ pub struct RooflinePoint {
     pub compute_roof_gflops: Option<f64>,
     /// Measured memory bandwidth (triad beyond the LLC) times the arithmetic intensity.
     pub memory_roof_gflops: Option<f64>,
+    /// Measured L1 triad bandwidth times the arithmetic intensity: the roof for data that
+    /// stays in cache, as the scatter kernel's segment table does.
+    pub l1_roof_gflops: Option<f64>,
     /// `compute` or `memory`: the lower roof at this intensity.
     pub bound: Option<&'static str>,
     /// Attained over the measured FMA peak for the variant's cores.
@@ -428,9 +431,12 @@ pub fn roofline(ladder: &Ladder, ceilings: &Ceilings) -> Vec<RooflinePoint> {
             let result = entry.result()?;
             let intensity = FLOPS_PER_PAIR / entry.bytes_per_pair;
             let compute = ceilings.fma_peak(entry.workers);
-            let memory = ceilings
-                .memory_bandwidth(entry.workers)
-                .map(|bandwidth| bandwidth * intensity);
+            let roof = |level| {
+                ceilings
+                    .bandwidth(level, entry.workers)
+                    .map(|bandwidth| bandwidth * intensity)
+            };
+            let memory = roof("dram");
             let bound = compute
                 .zip(memory)
                 .map(|(c, m)| if c <= m { "compute" } else { "memory" });
@@ -441,6 +447,7 @@ pub fn roofline(ladder: &Ladder, ceilings: &Ceilings) -> Vec<RooflinePoint> {
                 gflops: result.gflops,
                 compute_roof_gflops: compute,
                 memory_roof_gflops: memory,
+                l1_roof_gflops: roof("l1"),
                 bound,
                 fraction_of_fma_peak: compute.map(|c| result.gflops / c),
             })
@@ -485,6 +492,93 @@ mod tests {
         let quadratic: Vec<(f64, f64)> =
             [1e3, 1e4, 1e5].iter().map(|&w| (w, 1e-9 * w * w)).collect();
         assert!((growth_exponent(&quadratic).unwrap() - 2.0).abs() < 1e-9);
+    }
+
+    fn ceilings(fma: (f64, f64), dram: (f64, f64), l1: (f64, f64)) -> Ceilings {
+        use crate::bench::ceilings::{Bandwidth, CacheSizes, FmaPeak, ThroughputCeiling};
+        use crate::bench::stats::Summary;
+        let ceiling = |(single, all): (f64, f64), unit| ThroughputCeiling {
+            name: String::new(),
+            unit,
+            single_core: Summary::of(&[single]).unwrap(),
+            all_cores: Summary::of(&[all]).unwrap(),
+            threads: 2,
+        };
+        let bandwidth = |level, rates| Bandwidth {
+            level,
+            working_set_bytes: 0,
+            gigabytes_per_second: ceiling(rates, "GB/s"),
+        };
+        Ceilings {
+            caches: CacheSizes::FALLBACK,
+            fma: vec![FmaPeak {
+                width_bits: 256,
+                instruction_set: "avx2+fma",
+                gflops: ceiling(fma, "GFLOP/s"),
+            }],
+            bandwidth: vec![bandwidth("dram", dram), bandwidth("l1", l1)],
+            overheads: Vec::new(),
+            seconds_spent: 0.0,
+        }
+    }
+
+    #[test]
+    fn roofline_places_variants_against_the_measured_roofs() {
+        let problem = tiny_problem();
+        let mut executor = ScriptedExecutor::new(
+            |name: &str, _: &Problem, _: &RunSettings, _: usize| {
+                if name == "naive" { 0.1 } else { 0.01 }
+            },
+        );
+        let variants = [
+            registry::find("fused").unwrap(),
+            registry::find("threads+fused").unwrap(),
+        ];
+        let mut settings = RunSettings::default();
+        settings.threads = Some(2);
+        let (ladder, _) = run_ladder(
+            &mut executor,
+            &variants,
+            &problem,
+            &settings,
+            1.0,
+            &mut NoProgress,
+        )
+        .unwrap();
+        let points = roofline(
+            &ladder,
+            &ceilings((50.0, 100.0), (20.0, 30.0), (100.0, 200.0)),
+        );
+        assert_eq!(points.len(), 3);
+        for point in &points {
+            let entry = ladder.entry(&point.variant).unwrap();
+            let intensity = FLOPS_PER_PAIR / entry.bytes_per_pair;
+            assert!((point.arithmetic_intensity - intensity).abs() < 1e-12);
+            let (peak, dram, l1) = if point.workers > 1 {
+                (100.0, 30.0, 200.0)
+            } else {
+                (50.0, 20.0, 100.0)
+            };
+            assert_eq!(point.compute_roof_gflops, Some(peak));
+            assert!((point.memory_roof_gflops.unwrap() - dram * intensity).abs() < 1e-9);
+            assert!((point.l1_roof_gflops.unwrap() - l1 * intensity).abs() < 1e-9);
+            let expected_bound = if peak <= dram * intensity {
+                "compute"
+            } else {
+                "memory"
+            };
+            assert_eq!(point.bound, Some(expected_bound));
+            let fraction = point.fraction_of_fma_peak.unwrap();
+            assert!((fraction - point.gflops / peak).abs() < 1e-12);
+        }
+        assert_eq!(
+            points
+                .iter()
+                .find(|p| p.variant == "threads+fused")
+                .unwrap()
+                .workers,
+            2
+        );
     }
 
     #[test]

@@ -229,6 +229,8 @@ struct RooflineRow {
     compute: String,
     #[tabled(rename = "memory roof")]
     memory: String,
+    #[tabled(rename = "L1 roof")]
+    l1: String,
     bound: String,
 }
 
@@ -390,6 +392,7 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
         gflops: format!("{:.2}", p.gflops),
         compute: optional(p.compute_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
         memory: optional(p.memory_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
+        l1: optional(p.l1_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
         bound: p.bound.unwrap_or("–").to_string(),
     });
     writeln!(out, "{}", table(rows))?;
