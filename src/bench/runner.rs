@@ -210,6 +210,27 @@ pub fn checked_runs(
     Ok((timings, agreement, notes))
 }
 
+/// Checked runs of `variant` (see [`checked_runs`]) summarised, with the seconds they took.
+pub fn measure(
+    executor: &mut dyn Executor,
+    variant: &dyn Variant,
+    problem: &Problem,
+    settings: &RunSettings,
+    reference: &Reference,
+    repetitions: (usize, f64),
+) -> Result<(Measurement, f64), Failure> {
+    let (timings, agreement, notes) =
+        checked_runs(executor, variant, problem, settings, reference, repetitions)?;
+    let seconds = timings.iter().map(|t| t.wall_seconds).sum();
+    let workers = variant.workers(settings);
+    Measurement::from_timings(&timings, workers, agreement, notes)
+        .map(|measurement| (measurement, seconds))
+        .ok_or_else(|| Failure {
+            message: "its timings were not finite".to_string(),
+            agreement: Some(agreement),
+        })
+}
+
 impl Measurement {
     /// Summarises checked timings of a run with `workers` parallel workers.
     pub fn from_timings(
@@ -487,7 +508,7 @@ pub fn run_ladder(
             RepetitionLimits::LADDER,
         );
         progress.step(&format!("ladder: {} x{}", variant.name(), repetitions.0));
-        let outcome = match checked_runs(
+        let outcome = match measure(
             executor,
             variant,
             problem,
@@ -495,32 +516,22 @@ pub fn run_ladder(
             &reference,
             repetitions,
         ) {
-            Ok((timings, agreement, notes)) => {
-                let seconds: f64 = timings.iter().map(|t| t.wall_seconds).sum();
+            Ok((measurement, seconds)) => {
                 spent += seconds;
                 progress.spent(seconds);
-                let workers = variant.workers(settings);
-                match Measurement::from_timings(&timings, workers, agreement, notes) {
-                    Some(measurement) => {
-                        let speedup = if index == 0 {
-                            naive_summary = Some(measurement.wall_seconds.clone());
-                            None
-                        } else {
-                            naive_summary
-                                .as_ref()
-                                .map(|n| Speedup::between(n, &measurement.wall_seconds))
-                        };
-                        Outcome::Measured(Box::new(VariantResult::new(
-                            measurement,
-                            reference.pairs,
-                            speedup,
-                        )))
-                    }
-                    None => Outcome::Failed(Failure {
-                        message: "its timings were not finite".to_string(),
-                        agreement: Some(agreement),
-                    }),
-                }
+                let speedup = if index == 0 {
+                    naive_summary = Some(measurement.wall_seconds.clone());
+                    None
+                } else {
+                    naive_summary
+                        .as_ref()
+                        .map(|n| Speedup::between(n, &measurement.wall_seconds))
+                };
+                Outcome::Measured(Box::new(VariantResult::new(
+                    measurement,
+                    reference.pairs,
+                    speedup,
+                )))
             }
             Err(failure) => Outcome::Failed(failure),
         };

@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::Progress;
 use super::ceilings::Ceilings;
 use super::runner::{
-    Executor, Failure, Ladder, Measurement, Reference, RepetitionLimits, checked_runs,
-    next_repetitions, reference_run,
+    Executor, Failure, Ladder, Measurement, Reference, RepetitionLimits, measure, next_repetitions,
+    reference_run,
 };
 use super::stats::linear_fit;
 
@@ -279,7 +279,7 @@ pub fn run_scaling(
             repetitions.0,
         ));
         let result = match point_reference {
-            Some(point_reference) => checked_runs(
+            Some(point_reference) => measure(
                 executor,
                 point.variant,
                 &point.problem,
@@ -287,18 +287,10 @@ pub fn run_scaling(
                 point_reference,
                 repetitions,
             )
-            .map(|(timings, agreement, notes)| {
-                let seconds: f64 = timings.iter().map(|t| t.wall_seconds).sum();
+            .map(|(measurement, seconds)| {
                 spent += seconds;
                 progress.spent(seconds);
-                let workers = point.variant.workers(&point.settings);
-                Measurement::from_timings(&timings, workers, agreement, notes)
-            })
-            .and_then(|m| {
-                m.ok_or_else(|| Failure {
-                    message: "its timings were not finite".to_string(),
-                    agreement: None,
-                })
+                measurement
             }),
             None => Err(Failure {
                 message: "naive could not produce a reference at this size".to_string(),

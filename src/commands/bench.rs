@@ -19,7 +19,7 @@ use crate::error::user_error;
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let problem = args.problem.to_problem()?;
     let budget_seconds = args.budget_seconds()?;
-    let variants: Vec<&dyn Variant> = if args.variants.is_empty() {
+    let mut variants: Vec<&dyn Variant> = if args.variants.is_empty() {
         registry::all().to_vec()
     } else {
         args.variants
@@ -27,6 +27,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             .map(|name| find_variant(name.trim()))
             .collect::<anyhow::Result<_>>()?
     };
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| seen.insert(v.name()));
     let run_settings = RunSettings::default();
     check_workload(
         &problem,
@@ -52,14 +54,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             noop_program,
         },
         &mut progress,
-    )
-    .map_err(|e| {
+    );
+    progress.finish();
+    let report = report.map_err(|e| {
         user_error(
             e.to_string(),
             "run `hpc-advisor kernel run --variant naive` with the same problem to see why",
         )
     })?;
-    progress.finish();
 
     let mut out = io::stdout().lock();
     match args.format {
@@ -75,6 +77,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// A failed or disagreeing variant makes the exit code non-zero, after everything was printed.
 fn failures_as_error(report: &BenchReport) -> anyhow::Result<()> {
+    if !report.ladder.has_failures() {
+        return Ok(());
+    }
     let failed: Vec<String> = report
         .ladder
         .entries
@@ -84,9 +89,6 @@ fn failures_as_error(report: &BenchReport) -> anyhow::Result<()> {
             _ => None,
         })
         .collect();
-    if failed.is_empty() {
-        return Ok(());
-    }
     Err(user_error(
         format!("variants failed: {}", failed.join("; ")),
         "the other variants' figures stand; a variant that disagrees with naive is a bug, please report it",
