@@ -665,6 +665,18 @@ mod tests {
     }
 
     #[test]
+    fn every_detected_fma_width_runs_and_calibrates() {
+        let widths = fma::available();
+        assert!(!widths.is_empty());
+        assert!(widths.windows(2).all(|w| w[0].bits < w[1].bits));
+        for width in &widths {
+            (width.run)(0);
+            (width.run)(1000);
+            assert!(calibrate(|n| (width.run)(n)) >= 1, "{}", width.name);
+        }
+    }
+
+    #[test]
     fn triad_computes_the_triad() {
         let mut a = vec![0.0; 5];
         triad(&mut a, &[1.0; 5], &[2.0; 5], 0.5);

@@ -486,6 +486,17 @@ mod tests {
         assert!((growth_exponent(&quadratic).unwrap() - 2.0).abs() < 1e-9);
     }
 
+    /// The ladder of `variants` with threaded variants on `threads` threads, on a 5 s budget.
+    fn ladder_on_threads(
+        executor: &mut dyn Executor,
+        variants: &[&dyn Variant],
+        problem: &Problem,
+        threads: usize,
+    ) -> (Ladder, Reference) {
+        let settings = parallel_settings(threads);
+        run_ladder(executor, variants, problem, &settings, 5.0, &mut NoProgress).unwrap()
+    }
+
     fn ceilings(fma: (f64, f64), dram: (f64, f64), l1: (f64, f64)) -> Ceilings {
         use crate::bench::ceilings::{Bandwidth, CacheSizes, FmaPeak, ThroughputCeiling};
         use crate::bench::stats::Summary;
@@ -526,17 +537,7 @@ mod tests {
             registry::find("fused").unwrap(),
             registry::find("threads+fused").unwrap(),
         ];
-        let mut settings = RunSettings::default();
-        settings.threads = Some(2);
-        let (ladder, _) = run_ladder(
-            &mut executor,
-            &variants,
-            &problem,
-            &settings,
-            1.0,
-            &mut NoProgress,
-        )
-        .unwrap();
+        let (ladder, _) = ladder_on_threads(&mut executor, &variants, &problem, 2);
         let points = roofline(
             &ladder,
             &ceilings((50.0, 100.0), (20.0, 30.0), (100.0, 200.0)),
@@ -599,17 +600,7 @@ mod tests {
         };
         let mut executor = ScriptedExecutor::new(script);
         let variants = [registry::find("threads+fused").unwrap()];
-        let mut settings = RunSettings::default();
-        settings.threads = Some(4);
-        let (ladder, reference) = run_ladder(
-            &mut executor,
-            &variants,
-            &problem,
-            &settings,
-            5.0,
-            &mut NoProgress,
-        )
-        .unwrap();
+        let (ladder, reference) = ladder_on_threads(&mut executor, &variants, &problem, 4);
         let counts = [1, 2, 4, 8];
         let plan = ScalingPlan {
             problem: &problem,
