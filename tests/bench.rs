@@ -48,6 +48,39 @@ fn bench_prints_ladder_ceilings_and_scaling_as_json() {
 }
 
 #[test]
+fn bench_prints_all_three_parts_as_tables() {
+    let output = hpc_advisor()
+        .args(["bench", "--nx", "12", "--ny", "12", "--nc", "12"])
+        .args(["--variants", "threads+fused", "--budget", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    for heading in [
+        "Ladder: 12x12 cells",
+        "speedup vs naive",
+        "Ceilings",
+        "fma 64-bit",
+        "triad dram",
+        "per-task overhead",
+        "process spawn",
+        "Thread scaling",
+        "Amdahl serial fraction",
+        "Problem-size scaling",
+        "growth exponent",
+        "Roofline",
+    ] {
+        assert!(text.contains(heading), "missing `{heading}` in:\n{text}");
+    }
+    // Progress goes to stderr only, and is hidden when stderr is not a terminal.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn bad_bench_arguments_are_user_errors_with_hints() {
     for (args, message) in [
         (vec!["--budget", "0"], "--budget must be a positive number"),

@@ -222,8 +222,13 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
 
     let caches = settings.caches;
     let levels = [
-        // Well beyond the last-level cache: four times its size in total, split over the threads.
-        ("dram", (4 * caches.last_level).max(64 << 20), true),
+        // Well beyond the last-level cache: four times its size in total (64 MiB to 1 GiB),
+        // split over the threads.
+        (
+            "dram",
+            (4 * caches.last_level).clamp(64 << 20, 1 << 30),
+            true,
+        ),
         ("l2", caches.l2 / 2, false),
         ("l1", caches.l1_data / 2, false),
     ];
