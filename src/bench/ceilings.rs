@@ -167,14 +167,20 @@ pub struct Ceilings {
 }
 
 impl Ceilings {
-    /// The widest width's median FMA peak in GFLOP/s, for `workers` cores (single or all).
+    /// The highest median FMA peak over the SIMD widths in GFLOP/s, for `workers` cores (one or all).
+    ///
+    /// Usually the widest width's; not always (some CPUs lower their clock for 512-bit work).
     pub fn fma_peak(&self, workers: usize) -> Option<f64> {
-        let widest = self.fma.last()?;
-        Some(if workers > 1 {
-            widest.gflops.all_cores.median
-        } else {
-            widest.gflops.single_core.median
-        })
+        self.fma
+            .iter()
+            .map(|peak| {
+                if workers > 1 {
+                    peak.gflops.all_cores.median
+                } else {
+                    peak.gflops.single_core.median
+                }
+            })
+            .max_by(f64::total_cmp)
     }
 
     /// Median triad bandwidth in GB/s at `level` (`dram`, `l2`, `l1`), for `workers` cores.

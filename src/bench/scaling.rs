@@ -85,7 +85,7 @@ pub struct RooflinePoint {
     /// Documented flops per pair over documented bytes per pair.
     pub arithmetic_intensity: f64,
     pub gflops: f64,
-    /// Measured FMA peak (widest SIMD width) for the variant's cores.
+    /// Measured FMA peak (the best SIMD width's median) for the variant's cores.
     pub compute_roof_gflops: Option<f64>,
     /// Measured memory bandwidth (triad beyond the LLC) times the arithmetic intensity.
     pub memory_roof_gflops: Option<f64>,
