@@ -256,7 +256,8 @@ pub fn run_scaling(
     }
 
     let estimates: Vec<f64> = pending.iter().map(|p| p.estimate).collect();
-    let mut results: Vec<Result<Measurement, Failure>> = Vec::with_capacity(pending.len());
+    // Each result carries the pair count of its reference, for throughput per size.
+    let mut results: Vec<Result<(Measurement, u64), Failure>> = Vec::with_capacity(pending.len());
     for (index, point) in pending.iter().enumerate() {
         let repetitions = next_repetitions(
             &estimates[index..],
@@ -290,7 +291,7 @@ pub fn run_scaling(
             .map(|(measurement, seconds)| {
                 spent += seconds;
                 progress.spent(seconds);
-                measurement
+                (measurement, point_reference.pairs)
             }),
             None => Err(Failure {
                 message: "naive could not produce a reference at this size".to_string(),
@@ -333,13 +334,13 @@ fn thread_scaling(
     variant: &str,
     counts: &[usize],
     usable_cores: usize,
-    results: Vec<Result<Measurement, Failure>>,
+    results: Vec<Result<(Measurement, u64), Failure>>,
 ) -> ThreadScaling {
     let mut measured = Vec::new();
     let mut failure = None;
     for (&threads, result) in counts.iter().zip(results) {
         match result {
-            Ok(measurement) => measured.push((threads, measurement)),
+            Ok((measurement, _)) => measured.push((threads, measurement)),
             Err(e) => {
                 failure = Some(e);
                 break;
@@ -379,18 +380,18 @@ fn thread_scaling(
 fn size_scaling(
     variant: &str,
     sizes: &[Problem],
-    results: Vec<Result<Measurement, Failure>>,
+    results: Vec<Result<(Measurement, u64), Failure>>,
 ) -> SizeScaling {
     let mut points = Vec::new();
     let mut failure = None;
     for (size, result) in sizes.iter().zip(results) {
         match result {
-            Ok(measurement) => points.push(SizePoint {
+            Ok((measurement, pairs)) => points.push(SizePoint {
                 nx: size.nx(),
                 ny: size.ny(),
                 nc: size.nc(),
                 work: work_of(size),
-                pairs: size.estimate().max_pairs,
+                pairs,
                 measurement,
             }),
             Err(e) => {
@@ -624,6 +625,9 @@ mod tests {
         // The tiny problem's sizes are clamped and rounded, but time follows work exactly here.
         assert!((size.growth_exponent.unwrap() - 1.0).abs() < 1e-6);
         assert!(!size.accidentally_quadratic);
+        // Pairs per size are counted on naive's field at that size (outside nodes only).
+        assert_eq!(size.points[2].pairs, reference.pairs);
+        assert!(size.points[0].pairs < size.points[1].pairs);
         // The reference at a smaller size was checked against naive at that size.
         let (small, _) =
             reference_run(&mut executor, &scaled_problem(&problem, 0.5).unwrap()).unwrap();
