@@ -167,30 +167,35 @@ pub struct Ceilings {
 }
 
 impl Ceilings {
-    /// The highest median FMA peak over the SIMD widths in GFLOP/s, for `workers` cores (one or all).
+    /// The FMA peak in GFLOP/s for `workers` cores (one or all): the best SIMD width's best sample.
     ///
     /// Usually the widest width's; not always (some CPUs lower their clock for 512-bit work).
     pub fn fma_peak(&self, workers: usize) -> Option<f64> {
         self.fma
             .iter()
-            .map(|peak| {
-                if workers > 1 {
-                    peak.gflops.all_cores.median
-                } else {
-                    peak.gflops.single_core.median
-                }
-            })
+            .map(|peak| peak.gflops.best(workers))
             .max_by(f64::total_cmp)
     }
 
-    /// Median triad bandwidth in GB/s at `level` (`dram`, `l2`, `l1`), for `workers` cores.
+    /// Triad bandwidth in GB/s at `level` (`dram`, `l2`, `l1`) for `workers` cores: the best sample.
     pub fn bandwidth(&self, level: &str, workers: usize) -> Option<f64> {
         let measured = self.bandwidth.iter().find(|b| b.level == level)?;
-        Some(if workers > 1 {
-            measured.gigabytes_per_second.all_cores.median
+        Some(measured.gigabytes_per_second.best(workers))
+    }
+}
+
+impl ThroughputCeiling {
+    /// The best sample on one core (`workers` 1) or on all cores.
+    ///
+    /// A ceiling is the most the machine can do, and interference only ever
+    /// lowers a throughput sample, so the best sample estimates it better than
+    /// the median does on a shared machine.
+    pub fn best(&self, workers: usize) -> f64 {
+        if workers > 1 {
+            self.all_cores.max
         } else {
-            measured.gigabytes_per_second.single_core.median
-        })
+            self.single_core.max
+        }
     }
 }
 

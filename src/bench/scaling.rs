@@ -85,11 +85,11 @@ pub struct RooflinePoint {
     /// Documented flops per pair over documented bytes per pair.
     pub arithmetic_intensity: f64,
     pub gflops: f64,
-    /// Measured FMA peak (the best SIMD width's median) for the variant's cores.
+    /// Measured FMA peak (the best SIMD width's best sample) for the variant's cores.
     pub compute_roof_gflops: Option<f64>,
-    /// Measured memory bandwidth (triad beyond the LLC) times the arithmetic intensity.
+    /// Measured memory bandwidth (best triad sample beyond the LLC) times the arithmetic intensity.
     pub memory_roof_gflops: Option<f64>,
-    /// Measured L1 triad bandwidth times the arithmetic intensity: the roof for data that
+    /// Measured L1 triad bandwidth (best sample) times the arithmetic intensity: the roof for data that
     /// stays in cache, as the scatter kernel's segment table does.
     pub l1_roof_gflops: Option<f64>,
     /// `compute` or `memory`: the lower roof at this intensity.

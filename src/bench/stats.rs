@@ -75,6 +75,9 @@ impl Summary {
                 outliers.len()
             ));
         }
+        if n == 1 {
+            warnings.push("a single run: no spread and no interval".to_string());
+        }
         let variation = if mean > 0.0 {
             standard_deviation / mean
         } else {
@@ -206,6 +209,7 @@ mod tests {
         assert!((s.standard_deviation - 2.5f64.sqrt()).abs() < 1e-12);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(Summary::of(&[]).is_none());
+        assert!(!Summary::of(&[1.0]).unwrap().is_reliable());
         assert!(Summary::of(&[1.0, f64::NAN]).is_none());
     }
 

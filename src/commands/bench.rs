@@ -177,14 +177,14 @@ struct LadderRow {
 #[derive(Tabled)]
 struct CeilingRow {
     ceiling: String,
-    #[tabled(rename = "1 core (median)")]
+    #[tabled(rename = "1 core (best)")]
     single: String,
-    #[tabled(rename = "1 core interval")]
-    single_interval: String,
-    #[tabled(rename = "all cores (median)")]
+    #[tabled(rename = "1 core median")]
+    single_median: String,
+    #[tabled(rename = "all cores (best)")]
     all: String,
-    #[tabled(rename = "all cores interval")]
-    all_interval: String,
+    #[tabled(rename = "all cores median")]
+    all_median: String,
 }
 
 #[derive(Tabled)]
@@ -307,14 +307,19 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
         ceilings.seconds_spent
     )?;
     let throughput = throughput_ceilings(ceilings).map(|c| {
-        let rate = |s: &Summary| format!("{:.1} {}", s.median, c.unit);
-        let spread = |s: &Summary| interval(s.median_interval, |v| format!("{v:.1}"));
+        let median = |s: &Summary| {
+            format!(
+                "{:.1} [{}]",
+                s.median,
+                interval(s.median_interval, |v| format!("{v:.1}"))
+            )
+        };
         CeilingRow {
             ceiling: c.name.clone(),
-            single: rate(&c.single_core),
-            single_interval: spread(&c.single_core),
-            all: format!("{} ({} threads)", rate(&c.all_cores), c.threads),
-            all_interval: spread(&c.all_cores),
+            single: format!("{:.1} {}", c.best(1), c.unit),
+            single_median: median(&c.single_core),
+            all: format!("{:.1} {} ({} threads)", c.all_cores.max, c.unit, c.threads),
+            all_median: median(&c.all_cores),
         }
     });
     writeln!(out, "{}", table(throughput))?;
