@@ -102,6 +102,8 @@ pub struct RooflinePoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scaling {
     pub threads: Vec<ThreadScaling>,
+    /// Thread series left out because the budget could not hold one run per count, and why.
+    pub skipped: Vec<String>,
     pub size: Option<SizeScaling>,
     pub roofline: Vec<RooflinePoint>,
     pub seconds_spent: f64,
@@ -190,8 +192,8 @@ pub fn run_scaling(
 ) -> Scaling {
     let mut spent = 0.0;
 
-    // Thread points: every measured variant whose workers follow the thread count.
-    let threaded: Vec<(&dyn Variant, f64, usize)> = plan
+    // Thread series: every measured variant whose workers follow the thread count, fastest first.
+    let mut threaded: Vec<(&dyn Variant, f64, usize)> = plan
         .variants
         .iter()
         .filter(|v| v.workers(&parallel_settings(2)) == 2 && v.workers(&parallel_settings(1)) == 1)
@@ -201,17 +203,9 @@ pub fn run_scaling(
             Some((*v, result.measurement.wall_seconds.median, entry.workers))
         })
         .collect();
-    let mut pending: Vec<Pending> = Vec::new();
-    for &(variant, median, workers) in &threaded {
-        for &n in plan.thread_counts {
-            pending.push(Pending {
-                variant,
-                problem: plan.problem.clone(),
-                settings: parallel_settings(n),
-                estimate: median * workers.max(1) as f64 / n as f64,
-            });
-        }
-    }
+    threaded.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let estimate =
+        |median: f64, workers: usize, n: usize| median * workers.max(1) as f64 / n as f64;
 
     // Size points: the fastest variant at three sizes, each with its own naive reference.
     let fastest = ladder.fastest().and_then(|(entry, result)| {
@@ -228,11 +222,62 @@ pub fn run_scaling(
         .iter()
         .filter_map(|&f| scaled_problem(plan.problem, f))
         .collect();
+    let ratios: Vec<f64> = sizes
+        .iter()
+        .map(|size| work_of(size) as f64 / full_work)
+        .collect();
+    let naive_median = ladder
+        .entry(registry::reference().name())
+        .and_then(|e| e.result())
+        .map_or(0.0, |r| r.measurement.wall_seconds.median);
+    let size_cost = fastest.map_or(0.0, |(_, median)| {
+        ratios.iter().map(|r| r * median).sum::<f64>()
+            + ratios
+                .iter()
+                .filter(|r| **r < 1.0)
+                .map(|r| r * naive_median)
+                .sum::<f64>()
+    });
+
+    // The fastest series always runs; slower ones only when one run per count fits the budget.
+    let mut available = plan.budget_seconds - size_cost;
+    let mut skipped = Vec::new();
+    let mut kept = 0;
+    threaded.retain(|&(variant, median, workers)| {
+        let cost: f64 = plan
+            .thread_counts
+            .iter()
+            .map(|&n| estimate(median, workers, n))
+            .sum();
+        if kept == 0 || cost <= available {
+            available -= cost;
+            kept += 1;
+            true
+        } else {
+            skipped.push(format!(
+                "{}: thread scaling skipped, one run per thread count would take about {cost:.1} s and {:.1} s of the budget were left",
+                variant.name(),
+                available.max(0.0)
+            ));
+            false
+        }
+    });
+    let mut pending: Vec<Pending> = Vec::new();
+    for &(variant, median, workers) in &threaded {
+        for &n in plan.thread_counts {
+            pending.push(Pending {
+                variant,
+                problem: plan.problem.clone(),
+                settings: parallel_settings(n),
+                estimate: estimate(median, workers, n),
+            });
+        }
+    }
+
     let mut size_references: Vec<Option<Reference>> = Vec::new();
     let size_start = pending.len();
     if let Some((variant, median)) = fastest {
-        for size in &sizes {
-            let ratio = work_of(size) as f64 / full_work;
+        for (size, ratio) in sizes.iter().zip(&ratios) {
             if work_of(size) == work_of(plan.problem) {
                 size_references.push(Some(reference.clone()));
             } else {
@@ -316,6 +361,7 @@ pub fn run_scaling(
     let size = fastest.map(|(variant, _)| size_scaling(variant.name(), &sizes, results.collect()));
     Scaling {
         threads,
+        skipped,
         size,
         roofline: Vec::new(),
         seconds_spent: spent,
@@ -573,6 +619,34 @@ mod tests {
                 .workers,
             2
         );
+    }
+
+    #[test]
+    fn slower_thread_series_are_skipped_when_the_budget_cannot_hold_them() {
+        let problem = tiny_problem();
+        let mut executor =
+            ScriptedExecutor::new(|name: &str, _: &Problem, s: &RunSettings, _: usize| {
+                let per_thread = if name == "threads+fused" { 0.02 } else { 1.0 };
+                per_thread / s.resolved_threads() as f64
+            });
+        let variants = [
+            registry::find("threads").unwrap(),
+            registry::find("threads+fused").unwrap(),
+        ];
+        let (ladder, reference) = ladder_on_threads(&mut executor, &variants, &problem, 2);
+        let plan = ScalingPlan {
+            problem: &problem,
+            variants: &variants,
+            thread_counts: &[1, 2],
+            usable_cores: 2,
+            budget_seconds: 1.0,
+        };
+        let scaling = run_scaling(&mut executor, &plan, &ladder, &reference, &mut NoProgress);
+        // The fastest series runs; naive on threads (1.5 s for one run per count) does not fit in 1 s.
+        let names: Vec<&str> = scaling.threads.iter().map(|t| t.variant.as_str()).collect();
+        assert_eq!(names, ["threads+fused"]);
+        assert_eq!(scaling.skipped.len(), 1);
+        assert!(scaling.skipped[0].starts_with("threads: thread scaling skipped"));
     }
 
     #[test]

@@ -368,6 +368,9 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
                 .map_or(String::new(), |f| format!(" (stopped: {})", f.message))
         )?;
     }
+    for skipped in &scaling.skipped {
+        writeln!(out, "{skipped}")?;
+    }
     if let Some(size) = &scaling.size {
         writeln!(out, "\nProblem-size scaling")?;
         let rows = size.points.iter().map(|p| SizeRow {
