@@ -603,12 +603,15 @@ pub(crate) mod tests {
         }
     }
 
-    /// A variant that returns a wrong field, to check that disagreement fails it.
-    pub(crate) struct WrongField;
+    /// A variant that returns an all-zero (wrong) field, available or not.
+    pub(crate) struct FakeVariant {
+        pub name: &'static str,
+        pub available: bool,
+    }
 
-    impl Variant for WrongField {
+    impl Variant for FakeVariant {
         fn name(&self) -> &'static str {
-            "wrong"
+            self.name
         }
         fn summary(&self) -> &'static str {
             "returns zeros"
@@ -617,7 +620,17 @@ pub(crate) mod tests {
             "a bug"
         }
         fn needs(&self) -> &'static str {
-            "nothing"
+            "a backend this test pretends is missing"
+        }
+        fn availability(&self) -> Availability {
+            if self.available {
+                Availability::Available
+            } else {
+                Availability::Unavailable {
+                    reason: "the backend is missing".to_string(),
+                    hint: "install it".to_string(),
+                }
+            }
         }
         fn nominal_ns_per_pair(&self) -> f64 {
             1.0
@@ -626,6 +639,7 @@ pub(crate) mod tests {
             1.0
         }
         fn run(&self, problem: &Problem, _: &RunSettings) -> Result<RunOutput, VariantError> {
+            assert!(self.available, "an unavailable variant must not be run");
             Ok(RunOutput::field(Field::zeros(
                 problem.nx() + 1,
                 problem.ny() + 1,
@@ -687,10 +701,17 @@ pub(crate) mod tests {
                 base * (1.0 + 0.001 * (call % 3) as f64)
             });
         let fused = registry::find("fused").unwrap();
-        let wrong: &dyn Variant = &WrongField;
+        let wrong = FakeVariant {
+            name: "wrong",
+            available: true,
+        };
+        let absent = FakeVariant {
+            name: "absent",
+            available: false,
+        };
         let (ladder, reference) = run_ladder(
             &mut executor,
-            &[fused, wrong],
+            &[fused, &wrong, &absent],
             &problem,
             &RunSettings::default(),
             10.0,
@@ -699,7 +720,7 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(reference.pairs, ladder.entries[0].result().unwrap().pairs);
         let names: Vec<&str> = ladder.entries.iter().map(|e| e.variant.as_str()).collect();
-        assert_eq!(names, ["naive", "fused", "wrong"]);
+        assert_eq!(names, ["naive", "fused", "wrong", "absent"]);
         let fused = ladder.entry("fused").unwrap().result().unwrap();
         let speedup = fused.speedup.unwrap();
         assert!((speedup.median - 10.0).abs() < 0.1, "{speedup:?}");
@@ -716,6 +737,15 @@ pub(crate) mod tests {
             other => panic!("expected a failure, got {other:?}"),
         }
         assert!(ladder.has_failures());
+        // The unavailable one is skipped with its reason and hint, and never run.
+        assert_eq!(
+            ladder.entry("absent").unwrap().outcome,
+            Outcome::Skipped {
+                reason: "the backend is missing".to_string(),
+                hint: "install it".to_string()
+            }
+        );
+        assert!(executor.calls.iter().all(|c| c.0 != "absent"));
         assert_eq!(ladder.fastest().unwrap().0.variant, "fused");
         // Naive: one warm-up, then what the budget allows after the warm-ups and fused's 50 runs.
         let naive_runs = executor.calls.iter().filter(|c| c.0 == "naive").count();
