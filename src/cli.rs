@@ -23,6 +23,11 @@ pub enum Command {
     /// List or run the reference kernel's variants.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Time the ladder with statistics, measure the machine's ceilings, and analyse scaling.
+    Bench(BenchArgs),
+    /// Start and exit at once (measures the cost of spawning a process).
+    #[command(name = crate::bench::ceilings::NOOP_SUBCOMMAND, hide = true)]
+    Noop,
     /// Profile a variant (flamegraph, hotspots, memory) or, after `--`, your own command.
     Profile(ProfileArgs),
     /// Detect this machine's CPU, cores, caches, memory, GPUs, MPI, scheduler and tools.
@@ -121,6 +126,65 @@ pub struct ProfileArgs {
     /// The command to profile (with its arguments), after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Variants to time, comma-separated (default: all registered); naive always runs as the reference.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    pub variants: Vec<String>,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+    /// Thread counts of the scaling runs, comma-separated (default: 1, 2, 4, ... up to the usable cores).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub threads: Vec<usize>,
+    /// Seconds for the whole benchmark: ceilings, ladder and scaling.
+    #[arg(long, default_value_t = 20.0, value_name = "SECONDS")]
+    pub budget: f64,
+    /// Tables for people or JSON for programs.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
+    pub format: BenchFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    Table,
+    Json,
+}
+
+impl BenchArgs {
+    /// The budget in seconds, refused unless positive and finite.
+    pub fn budget_seconds(&self) -> anyhow::Result<f64> {
+        if self.budget.is_finite() && self.budget > 0.0 {
+            Ok(self.budget)
+        } else {
+            Err(user_error(
+                format!(
+                    "--budget must be a positive number of seconds, not {}",
+                    self.budget
+                ),
+                "for example --budget 20",
+            ))
+        }
+    }
+
+    /// The scaling's thread counts (sorted, with 1 first), or `None` for the default series.
+    pub fn thread_counts(&self) -> anyhow::Result<Option<Vec<usize>>> {
+        if self.threads.is_empty() {
+            return Ok(None);
+        }
+        if self.threads.contains(&0) {
+            return Err(user_error(
+                "--threads counts must be at least 1",
+                "give counts such as --threads 1,2,4",
+            ));
+        }
+        let mut counts = self.threads.clone();
+        counts.push(1);
+        counts.sort_unstable();
+        counts.dedup();
+        Ok(Some(counts))
+    }
 }
 
 /// The scatter problem, as every subcommand that runs the kernel takes it.

@@ -4,6 +4,7 @@
 //! ([`cli`]) and calls one module here. `analyse` orchestrates the others.
 
 pub mod advise;
+pub mod bench;
 pub mod cli;
 mod commands;
 pub mod detect;
@@ -23,5 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(args) => commands::worker::run(&args),
         Command::Detect(args) => commands::detect::run(&args),
         Command::Profile(args) => commands::profile::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
+        Command::Noop => Ok(()),
     }
 }

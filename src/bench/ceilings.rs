@@ -1,0 +1,701 @@
+//! The machine's measured limits, so a variant's speed can be read as "how close to what is possible".
+//!
+//! Three kinds of ceiling, each measured with its own spread:
+//! - peak floating-point throughput from chains of fused multiply-adds, per
+//!   SIMD width the CPU offers (runtime-detected), on one core and on all
+//!   usable cores;
+//! - memory bandwidth from a STREAM-style triad `a = b + s * c`, on arrays
+//!   well beyond the last-level cache and on cache-resident ones;
+//! - per-task overheads (a thread, a rayon task, a process, an `mpirun -n 1`)
+//!   that decide where a work item is "large" in the decision tree.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::Progress;
+use super::stats::Summary;
+
+/// The hidden subcommand that starts and exits at once, for the process-spawn overhead.
+pub const NOOP_SUBCOMMAND: &str = "noop";
+
+/// Independent FMA chains per core: enough to cover a 4-cycle latency on two FMA pipes with room.
+const FMA_CHAINS: usize = 12;
+
+/// Target duration of one sample of a throughput ceiling.
+const SAMPLE_SECONDS: f64 = 0.002;
+
+/// What the ceilings need to know about the machine and the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CeilingSettings {
+    /// Seconds for all ceilings together.
+    pub budget_seconds: f64,
+    /// Cores for the all-cores measurements.
+    pub threads: usize,
+    pub caches: CacheSizes,
+    /// Program that runs [`NOOP_SUBCOMMAND`] (this executable); `None` skips the process overhead.
+    pub noop_program: Option<PathBuf>,
+}
+
+/// Cache capacities in bytes, per core for L1 and L2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheSizes {
+    pub l1_data: usize,
+    pub l2: usize,
+    pub last_level: usize,
+}
+
+impl CacheSizes {
+    /// Used when sysfs does not say: common values of current x86 server cores.
+    pub const FALLBACK: CacheSizes = CacheSizes {
+        l1_data: 32 << 10,
+        l2: 1 << 20,
+        last_level: 32 << 20,
+    };
+
+    /// Reads cpu0's caches from Linux sysfs, falling back to [`CacheSizes::FALLBACK`].
+    pub fn detect() -> CacheSizes {
+        let root = Path::new("/sys/devices/system/cpu/cpu0/cache");
+        let entries: Vec<(u32, String, usize)> = (0..8)
+            .filter_map(|index| {
+                let dir = root.join(format!("index{index}"));
+                let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+                Some((
+                    read("level")?.trim().parse().ok()?,
+                    read("type")?.trim().to_string(),
+                    parse_cache_size(&read("size")?)?,
+                ))
+            })
+            .collect();
+        CacheSizes::from_entries(&entries)
+    }
+
+    /// Chooses L1 data, L2 and the last level from `(level, type, bytes)` entries.
+    fn from_entries(entries: &[(u32, String, usize)]) -> CacheSizes {
+        let find = |level: u32| {
+            entries
+                .iter()
+                .find(|(l, kind, _)| *l == level && kind != "Instruction")
+                .map(|e| e.2)
+        };
+        let last_level = entries
+            .iter()
+            .filter(|(_, kind, _)| kind != "Instruction")
+            .max_by_key(|e| e.0)
+            .map(|e| e.2);
+        CacheSizes {
+            l1_data: find(1).unwrap_or(Self::FALLBACK.l1_data),
+            l2: find(2).unwrap_or(Self::FALLBACK.l2),
+            last_level: last_level.unwrap_or(Self::FALLBACK.last_level),
+        }
+    }
+}
+
+/// Parses sysfs sizes such as `32K`, `1024K`, `32M`.
+fn parse_cache_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let value: usize = digits.parse().ok()?;
+    let scale = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return None,
+    };
+    Some(value * scale)
+}
+
+/// A throughput ceiling on one core and on all usable cores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThroughputCeiling {
+    /// E.g. `fma 256-bit (avx2+fma)` or `triad beyond LLC`.
+    pub name: String,
+    /// GFLOP/s or GB/s, see `unit`.
+    pub unit: &'static str,
+    pub single_core: Summary,
+    pub all_cores: Summary,
+    pub threads: usize,
+}
+
+/// The FMA peak of one SIMD width.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FmaPeak {
+    pub width_bits: u32,
+    pub instruction_set: &'static str,
+    pub gflops: ThroughputCeiling,
+}
+
+/// Bandwidth of the triad at one working-set size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bandwidth {
+    /// `dram` (beyond the last-level cache), `l2` or `l1`.
+    pub level: &'static str,
+    /// Bytes of the three arrays per thread.
+    pub working_set_bytes: usize,
+    pub gigabytes_per_second: ThroughputCeiling,
+}
+
+/// The cost of starting and finishing one unit of parallel work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overhead {
+    /// `thread spawn+join`, `rayon task`, `process spawn`, `mpirun -n 1`.
+    pub name: &'static str,
+    /// Seconds per task; `None` when it could not be measured.
+    pub seconds: Option<Summary>,
+    /// Why it was not measured.
+    pub unavailable: Option<String>,
+}
+
+/// Everything measured about the machine's limits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ceilings {
+    pub caches: CacheSizes,
+    /// Narrowest to widest.
+    pub fma: Vec<FmaPeak>,
+    pub bandwidth: Vec<Bandwidth>,
+    pub overheads: Vec<Overhead>,
+    pub seconds_spent: f64,
+}
+
+impl Ceilings {
+    /// The FMA peak in GFLOP/s for `workers` cores (one or all): the best SIMD width's best sample.
+    ///
+    /// Usually the widest width's; not always (some CPUs lower their clock for 512-bit work).
+    pub fn fma_peak(&self, workers: usize) -> Option<f64> {
+        self.fma
+            .iter()
+            .map(|peak| peak.gflops.best(workers))
+            .max_by(f64::total_cmp)
+    }
+
+    /// Triad bandwidth in GB/s at `level` (`dram`, `l2`, `l1`) for `workers` cores: the best sample.
+    pub fn bandwidth(&self, level: &str, workers: usize) -> Option<f64> {
+        let measured = self.bandwidth.iter().find(|b| b.level == level)?;
+        Some(measured.gigabytes_per_second.best(workers))
+    }
+}
+
+impl ThroughputCeiling {
+    /// The best sample on one core (`workers` 1) or on all cores.
+    ///
+    /// A ceiling is the most the machine can do, and interference only ever
+    /// lowers a throughput sample, so the best sample estimates it better than
+    /// the median does on a shared machine.
+    pub fn best(&self, workers: usize) -> f64 {
+        if workers > 1 {
+            self.all_cores.max
+        } else {
+            self.single_core.max
+        }
+    }
+}
+
+/// Measures every ceiling within `settings.budget_seconds` (plus at most one sample each).
+pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceilings {
+    let started = Instant::now();
+    let widths = fma::available();
+    // Each FMA width and triad level is measured twice (one core, all cores); overheads once each.
+    let measurements = 2 * (widths.len() + 3) + 4;
+    let slice = Duration::from_secs_f64(settings.budget_seconds.max(0.0) / measurements as f64);
+    let threads = settings.threads.max(1);
+
+    let fma = widths
+        .into_iter()
+        .map(|width| {
+            progress.step(&format!("ceilings: FMA peak {}", width.name));
+            let flops_per_iteration = (2 * width.lanes * FMA_CHAINS) as f64;
+            let iterations = calibrate(|n| (width.run)(n));
+            let rate = |seconds: f64| flops_per_iteration * iterations as f64 / seconds / 1e9;
+            let single = parallel_samples(1, slice, |_| (), |_| (width.run)(iterations));
+            let all = parallel_samples(threads, slice, |_| (), |_| (width.run)(iterations));
+            FmaPeak {
+                width_bits: width.bits,
+                instruction_set: width.name,
+                gflops: ThroughputCeiling {
+                    name: format!("fma {}-bit ({})", width.bits, width.name),
+                    unit: "GFLOP/s",
+                    single_core: rate_summary(&single, 1.0, rate),
+                    all_cores: rate_summary(&all, threads as f64, rate),
+                    threads,
+                },
+            }
+        })
+        .collect();
+
+    let caches = settings.caches;
+    let levels = [
+        // Well beyond the last-level cache: four times its size in total (64 MiB to 1 GiB),
+        // split over the threads.
+        (
+            "dram",
+            (4 * caches.last_level).clamp(64 << 20, 1 << 30),
+            true,
+        ),
+        ("l2", caches.l2 / 2, false),
+        ("l1", caches.l1_data / 2, false),
+    ];
+    let bandwidth = levels
+        .into_iter()
+        .map(|(level, bytes, shared)| {
+            progress.step(&format!("ceilings: triad bandwidth ({level})"));
+            let single = triad_ceiling(bytes, 1, slice);
+            let per_thread = if shared { bytes / threads } else { bytes };
+            let all = triad_ceiling(per_thread, threads, slice);
+            Bandwidth {
+                level,
+                working_set_bytes: bytes,
+                gigabytes_per_second: ThroughputCeiling {
+                    name: format!("triad {level}"),
+                    unit: "GB/s",
+                    single_core: single,
+                    all_cores: all,
+                    threads,
+                },
+            }
+        })
+        .collect();
+
+    progress.step("ceilings: per-task overheads");
+    let overheads = overheads::measure(settings, slice);
+    let seconds_spent = started.elapsed().as_secs_f64();
+    progress.spent(seconds_spent);
+    Ceilings {
+        caches,
+        fma,
+        bandwidth,
+        overheads,
+        seconds_spent,
+    }
+}
+
+/// Repetitions of `work(n)` that take about [`SAMPLE_SECONDS`].
+fn calibrate(mut work: impl FnMut(u64)) -> u64 {
+    let mut n = 1;
+    loop {
+        let started = Instant::now();
+        work(n);
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds >= SAMPLE_SECONDS / 4.0 || n >= 1 << 40 {
+            return ((n as f64 * SAMPLE_SECONDS / seconds.max(1e-9)) as u64).max(1);
+        }
+        n *= 4;
+    }
+}
+
+/// Summarises per-sample seconds as rates: `rate(seconds) * scale` per sample.
+fn rate_summary(seconds: &[f64], scale: f64, rate: impl Fn(f64) -> f64) -> Summary {
+    let rates: Vec<f64> = seconds.iter().map(|&s| rate(s) * scale).collect();
+    Summary::of(&rates).unwrap_or_else(|| Summary::of(&[0.0]).expect("one finite sample"))
+}
+
+/// Fewest samples of any ceiling, so that each has a spread even on a tight budget.
+const MIN_SAMPLES: usize = 3;
+const MAX_SAMPLES: usize = 200;
+
+/// Times `work` on `threads` threads at once, sample after sample, for about `budget`.
+///
+/// Each thread builds its own state with `setup` (so memory is first touched
+/// by the thread that uses it); a sample is the wall time from a common
+/// start to the moment the slowest thread finished.
+fn parallel_samples<S>(
+    threads: usize,
+    budget: Duration,
+    setup: impl Fn(usize) -> S + Sync,
+    work: impl Fn(&mut S) + Sync,
+) -> Vec<f64> {
+    let barrier = Barrier::new(threads);
+    let stop = AtomicBool::new(false);
+    let run = |index: usize| -> Vec<f64> {
+        let mut state = setup(index);
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        loop {
+            if index == 0 {
+                let done = samples.len() >= MAX_SAMPLES
+                    || (samples.len() >= MIN_SAMPLES && started.elapsed() >= budget);
+                stop.store(done, Ordering::Relaxed);
+            }
+            barrier.wait();
+            if stop.load(Ordering::Relaxed) {
+                return samples;
+            }
+            let sample_start = Instant::now();
+            work(&mut state);
+            barrier.wait();
+            samples.push(sample_start.elapsed().as_secs_f64());
+        }
+    };
+    std::thread::scope(|scope| {
+        for index in 1..threads {
+            let run = &run;
+            scope.spawn(move || run(index));
+        }
+        run(0)
+    })
+}
+
+/// Triad bandwidth over three arrays totalling `bytes` per thread, in GB/s (STREAM counts 3 x 8 bytes per element).
+fn triad_ceiling(bytes: usize, threads: usize, budget: Duration) -> Summary {
+    let elements = (bytes / 24).max(64);
+    let passes = {
+        let mut a = vec![0.0; elements];
+        let (b, c) = (vec![1.0; elements], vec![2.0; elements]);
+        calibrate(|n| {
+            for _ in 0..n {
+                triad(&mut a, &b, &c, 0.5);
+            }
+        })
+        .min(1 << 20)
+    };
+    let samples = parallel_samples(
+        threads,
+        budget,
+        |_| {
+            (
+                vec![0.0; elements],
+                vec![1.0; elements],
+                vec![2.0; elements],
+            )
+        },
+        |(a, b, c)| {
+            for _ in 0..passes {
+                triad(a, b, c, 0.5);
+            }
+        },
+    );
+    let bytes_moved = (24 * elements) as f64 * passes as f64;
+    rate_summary(&samples, threads as f64, |s| bytes_moved / s / 1e9)
+}
+
+/// `a = b + s * c`, kept from being optimised away between passes.
+fn triad(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
+    let s = black_box(s);
+    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+        *a = b + s * c;
+    }
+    black_box(a);
+}
+
+/// FMA chains per SIMD width, chosen at run time from what the CPU supports.
+mod fma {
+    /// One SIMD width: its name, size and the chain runner for it.
+    pub struct Width {
+        pub bits: u32,
+        pub lanes: usize,
+        pub name: &'static str,
+        pub run: fn(u64),
+    }
+
+    /// The widths this CPU can run, narrowest first.
+    #[cfg(target_arch = "x86_64")]
+    pub fn available() -> Vec<Width> {
+        use x86::*;
+        let width = |bits, lanes, name, run| Width {
+            bits,
+            lanes,
+            name,
+            run,
+        };
+        if !(is_x86_feature_detected!("avx") && is_x86_feature_detected!("fma")) {
+            return vec![portable()];
+        }
+        let mut widths = vec![
+            width(64, 1, "scalar fma", scalar as fn(u64)),
+            width(128, 2, "sse fma", sse),
+            width(256, 4, "avx2+fma", avx),
+        ];
+        if is_x86_feature_detected!("avx512f") {
+            widths.push(width(512, 8, "avx512f", avx512));
+        }
+        widths
+    }
+
+    /// Only the portable scalar chain off x86-64.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn available() -> Vec<Width> {
+        vec![portable()]
+    }
+
+    /// Scalar chains as the compiler builds them: an FMA instruction off x86-64
+    /// (aarch64 always has one), a multiply and an add on x86-64 CPUs without FMA.
+    fn portable() -> Width {
+        fn run(iterations: u64) {
+            let (a, b) = (
+                std::hint::black_box(0.999_999_9),
+                std::hint::black_box(1e-9),
+            );
+            let mut chains = [std::hint::black_box(1.0f64); super::FMA_CHAINS];
+            for _ in 0..iterations {
+                for x in chains.iter_mut() {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        *x = *x * a + b;
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    {
+                        *x = x.mul_add(a, b);
+                    }
+                }
+            }
+            std::hint::black_box(chains);
+        }
+        Width {
+            bits: 64,
+            lanes: 1,
+            name: "scalar",
+            run,
+        }
+    }
+
+    /// The chains in inline assembly, so the compiler can neither fuse, widen nor drop them,
+    /// and so the 512-bit chain needs no AVX-512 support from the compiler (stable only since Rust 1.89).
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        /// `FMA_CHAINS` (12) independent chains `x = x * a + b` in registers 0-11 of the
+        /// `$register` file, `a` and `b` in registers 12 and 13.
+        macro_rules! fma_chains {
+            ($name:ident, $register:literal, $suffix:literal) => {
+                fma_chains!(@emit $name, $register, $suffix, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+            };
+            (@emit $name:ident, $register:literal, $suffix:literal, [$($n:literal),*]) => {
+                pub fn $name(iterations: u64) {
+                    let a = [0.999_999_9f64; 8];
+                    let b = [1e-9f64; 8];
+                    // SAFETY: `available()` offers this runner only on CPUs with the instructions
+                    // used; the assembly reads 64 bytes from `a` and `b` (8 doubles each),
+                    // writes only the registers declared clobbered (all caller-saved; vzeroupper
+                    // clears the upper halves) and touches no stack.
+                    unsafe {
+                        std::arch::asm!(
+                            concat!("vmovupd ", $register, "12, [{a}]"),
+                            concat!("vmovupd ", $register, "13, [{b}]"),
+                            concat!($("vmovapd ", $register, $n, ", ", $register, "12\n",)*),
+                            "2:",
+                            concat!($("vfmadd213", $suffix, " ", $register, $n, ", ", $register, "12, ", $register, "13\n",)*),
+                            "dec {n}",
+                            "jnz 2b",
+                            "vzeroupper",
+                            a = in(reg) a.as_ptr(),
+                            b = in(reg) b.as_ptr(),
+                            n = inout(reg) iterations.max(1) => _,
+                            out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                            out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+                            out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+                            out("xmm12") _, out("xmm13") _,
+                            options(nostack, readonly),
+                        );
+                    }
+                }
+            };
+        }
+
+        fma_chains!(scalar, "xmm", "sd");
+        fma_chains!(sse, "xmm", "pd");
+        fma_chains!(avx, "ymm", "pd");
+        fma_chains!(avx512, "zmm", "pd");
+    }
+}
+
+/// Per-task overheads: what one unit of parallel work costs before it does anything.
+mod overheads {
+    use super::*;
+
+    pub fn measure(settings: &CeilingSettings, slice: Duration) -> Vec<Overhead> {
+        let mut overheads = vec![
+            measured("thread spawn+join", slice, || {
+                let started = Instant::now();
+                std::thread::spawn(|| black_box(1))
+                    .join()
+                    .expect("an empty thread cannot panic");
+                Ok(started.elapsed().as_secs_f64())
+            }),
+            rayon_task(settings.threads, slice),
+        ];
+        overheads.push(match &settings.noop_program {
+            Some(program) => measured("process spawn", slice, || {
+                time_command(Command::new(program).arg(NOOP_SUBCOMMAND))
+            }),
+            None => unavailable("process spawn", "no program to spawn was given".into()),
+        });
+        overheads.push(mpirun(settings.noop_program.as_deref(), slice));
+        overheads
+    }
+
+    /// Repeats `sample` for about `budget` (at least [`MIN_SAMPLES`] times); the first error ends it.
+    fn measured(
+        name: &'static str,
+        budget: Duration,
+        mut sample: impl FnMut() -> Result<f64, String>,
+    ) -> Overhead {
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        while samples.len() < MAX_SAMPLES
+            && (samples.len() < MIN_SAMPLES || started.elapsed() < budget)
+        {
+            match sample() {
+                Ok(seconds) => samples.push(seconds),
+                Err(reason) => return unavailable(name, reason),
+            }
+        }
+        Overhead {
+            name,
+            seconds: Summary::of(&samples),
+            unavailable: None,
+        }
+    }
+
+    fn unavailable(name: &'static str, reason: String) -> Overhead {
+        Overhead {
+            name,
+            seconds: None,
+            unavailable: Some(reason),
+        }
+    }
+
+    /// Seconds per task of a scope spawning many empty tasks on a pool of `threads`.
+    fn rayon_task(threads: usize, budget: Duration) -> Overhead {
+        const TASKS: u32 = 256;
+        let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool,
+            Err(e) => return unavailable("rayon task", format!("cannot start a pool: {e}")),
+        };
+        measured("rayon task", budget, || {
+            let started = Instant::now();
+            pool.scope(|scope| {
+                for task in 0..TASKS {
+                    scope.spawn(move |_| {
+                        black_box(task);
+                    });
+                }
+            });
+            Ok(started.elapsed().as_secs_f64() / f64::from(TASKS))
+        })
+    }
+
+    /// Wall time of a command that must succeed, its output discarded.
+    fn time_command(command: &mut Command) -> Result<f64, String> {
+        let started = Instant::now();
+        let status = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot start {:?}: {e}", command.get_program()))?;
+        if !status.success() {
+            return Err(format!("{:?} exited with {status}", command.get_program()));
+        }
+        Ok(started.elapsed().as_secs_f64())
+    }
+
+    /// `mpirun -n 1` of the no-op, where an `mpirun` is on the PATH.
+    fn mpirun(noop_program: Option<&Path>, budget: Duration) -> Overhead {
+        const NAME: &str = "mpirun -n 1";
+        let Some(launcher) = find_on_path("mpirun") else {
+            return unavailable(NAME, "no mpirun on the PATH".into());
+        };
+        let Some(program) = noop_program else {
+            return unavailable(NAME, "no program to launch was given".into());
+        };
+        measured(NAME, budget, || {
+            let mut command = Command::new(&launcher);
+            command.args(["-n", "1"]).arg(program).arg(NOOP_SUBCOMMAND);
+            if running_as_root() {
+                // Open MPI refuses root without these (the equivalent of --allow-run-as-root); MPICH ignores them.
+                command
+                    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+            }
+            time_command(&mut command)
+        })
+    }
+
+    fn find_on_path(program: &str) -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    }
+
+    #[cfg(unix)]
+    fn running_as_root() -> bool {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    #[cfg(not(unix))]
+    fn running_as_root() -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_sizes_from_sysfs_entries() {
+        assert_eq!(parse_cache_size("32K\n"), Some(32 << 10));
+        assert_eq!(parse_cache_size("32M"), Some(32 << 20));
+        assert_eq!(parse_cache_size("12"), Some(12));
+        assert_eq!(parse_cache_size("3X"), None);
+        let entries = [
+            (1, "Data".to_string(), 48 << 10),
+            (1, "Instruction".to_string(), 32 << 10),
+            (2, "Unified".to_string(), 2 << 20),
+            (3, "Unified".to_string(), 96 << 20),
+        ];
+        let caches = CacheSizes::from_entries(&entries);
+        assert_eq!(
+            caches,
+            CacheSizes {
+                l1_data: 48 << 10,
+                l2: 2 << 20,
+                last_level: 96 << 20
+            }
+        );
+        assert_eq!(CacheSizes::from_entries(&[]), CacheSizes::FALLBACK);
+    }
+
+    #[test]
+    fn parallel_samples_run_every_thread_for_every_sample() {
+        use std::sync::atomic::AtomicUsize;
+        let calls = AtomicUsize::new(0);
+        let samples = parallel_samples(
+            3,
+            Duration::ZERO,
+            |index| index,
+            |_| {
+                calls.fetch_add(1, Ordering::Relaxed);
+            },
+        );
+        assert_eq!(samples.len(), MIN_SAMPLES);
+        assert_eq!(calls.load(Ordering::Relaxed), 3 * MIN_SAMPLES);
+    }
+
+    #[test]
+    fn every_detected_fma_width_runs_and_calibrates() {
+        let widths = fma::available();
+        assert!(!widths.is_empty());
+        assert!(widths.windows(2).all(|w| w[0].bits < w[1].bits));
+        for width in &widths {
+            (width.run)(0);
+            (width.run)(1000);
+            assert!(calibrate(|n| (width.run)(n)) >= 1, "{}", width.name);
+        }
+    }
+
+    #[test]
+    fn triad_computes_the_triad() {
+        let mut a = vec![0.0; 5];
+        triad(&mut a, &[1.0; 5], &[2.0; 5], 0.5);
+        assert_eq!(a, vec![2.0; 5]);
+    }
+}
