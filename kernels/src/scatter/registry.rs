@@ -3,14 +3,16 @@
 //! Adding a variant is one module plus one line here.
 
 use super::variant::Variant;
-use super::variants::{fused, naive, vectorised};
+use super::variants::{fused, naive, simd, vectorised};
 
 static VARIANTS: &[&dyn Variant] = &[
     &naive::NAIVE,
     &vectorised::VECTORISED,
     &fused::FUSED,
+    &simd::SIMD,
     &naive::THREADS,
     &fused::THREADS_FUSED,
+    &simd::THREADS_SIMD,
 ];
 
 /// Every registered variant, in ladder order (slowest expected first).

@@ -3,4 +3,5 @@
 pub mod fused;
 pub mod naive;
 pub mod rows;
+pub mod simd;
 pub mod vectorised;
