@@ -56,7 +56,7 @@ const INFO: VariantInfo = VariantInfo {
     python_analogue: "a hand-vectorised C++ extension (intrinsics or xsimd) called from Python",
     needs: "nothing (fastest with AVX-512 or AVX2+FMA)",
     nominal_ns_per_pair: 3.0,
-    bytes_per_pair: 64.0,
+    bytes_per_pair: 56.0,
 };
 
 pub static SIMD: RowVariant<SimdRows> = RowVariant {

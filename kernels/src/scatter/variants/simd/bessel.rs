@@ -217,11 +217,13 @@ mod tests {
             .map(|i| 8.0 + 192.0 * i as f64 / 400_003.0)
             .collect();
         for isa in Isa::available() {
-            for (label, inputs) in [("x < 8", &small), ("8 <= x < 200", &large)] {
+            // Measured: 1.7e-8 below the switch (the rational forms), 4.3e-11 above (P/Q).
+            for (label, inputs, bound) in [("x < 8", &small, 2e-8), ("8 <= x < 200", &large, 1e-10)]
+            {
                 let (libm, scalar) = worst_errors(isa, inputs);
-                assert!(libm < 2e-8, "{isa}, {label}: {libm:e} from libm");
+                assert!(libm < bound, "{isa}, {label}: {libm:e} from libm");
                 assert!(
-                    scalar < 1e-12,
+                    scalar < 1e-14,
                     "{isa}, {label}: {scalar:e} from the scalar form"
                 );
             }
@@ -246,7 +248,7 @@ mod tests {
             }
             let (libm, scalar) = worst_errors(isa, &inputs);
             assert!(libm < 2e-8, "{isa}: {libm:e} from libm");
-            assert!(scalar < 1e-12, "{isa}: {scalar:e} from the scalar form");
+            assert!(scalar < 1e-14, "{isa}: {scalar:e} from the scalar form");
         }
     }
 }
