@@ -52,7 +52,7 @@ impl SimdRows {
 
 const INFO: VariantInfo = VariantInfo {
     name: "simd",
-    summary: "explicit SIMD over the segments (AVX-512, AVX2+FMA, NEON or scalar, chosen at run time), own vector Hankel",
+    summary: "explicit SIMD over the segments, instruction set chosen at run time, own vector Hankel",
     python_analogue: "a hand-vectorised C++ extension (intrinsics or xsimd) called from Python",
     needs: "nothing (fastest with AVX-512 or AVX2+FMA)",
     nominal_ns_per_pair: 3.0,
