@@ -3,14 +3,16 @@
 //! Adding a variant is one module plus one line here.
 
 use super::variant::Variant;
-use super::variants::{fused, mpi, naive, processes, vectorised};
+use super::variants::{fused, mpi, naive, processes, simd, vectorised};
 
 static VARIANTS: &[&dyn Variant] = &[
     &naive::NAIVE,
     &vectorised::VECTORISED,
     &fused::FUSED,
+    &simd::SIMD,
     &naive::THREADS,
     &fused::THREADS_FUSED,
+    &simd::THREADS_SIMD,
     &processes::PROCESSES,
     &mpi::MPI,
 ];

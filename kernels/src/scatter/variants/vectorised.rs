@@ -23,7 +23,7 @@ pub static VECTORISED: RowVariant<VectorisedRows> = RowVariant {
         python_analogue: "NumPy whole-array expressions (scipy.special.hankel1 on arrays)",
         needs: "nothing",
         nominal_ns_per_pair: 60.0,
-        bytes_per_pair: 600.0,
+        bytes_per_pair: 1096.0,
     },
     kernel: VectorisedRows,
     execution: Execution::Serial,

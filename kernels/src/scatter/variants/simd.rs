@@ -1,0 +1,474 @@
+//! `simd`: explicit SIMD with runtime dispatch, the step a hand-vectorised C++ extension gives.
+//!
+//! Each node's sum over segments runs several segments per instruction
+//! (8 f64 lanes with AVX-512, 4 with AVX2+FMA, 2 with NEON, 1 in the scalar
+//! fallback), with our own lane-wise Hankel functions ([`bessel`]) and
+//! elementary functions ([`maths`]). The instruction set is chosen at run
+//! time ([`isa::Isa`]), so one binary is fast on every machine and never
+//! executes an instruction the CPU lacks. The inside test and the incident
+//! wave are vectorised too: the former costs nodes x segments, the same
+//! order as the pairs.
+//!
+//! The per-pair formulation folds the asymptotic Hankel form into the
+//! contribution: with `c = s kmod (n.r) / R`,
+//! `nk H0 - i c H1 = a e^{i(x - pi/4)} (A + i B)`,
+//! `A = nk p0 - c p1`, `B = nk q0 - c q1`. Its operation count is in
+//! [`crate::scatter::cost`] and `docs/kernel.md`.
+
+pub mod bessel;
+pub mod isa;
+pub mod maths;
+
+use num_complex::Complex32;
+use pulp::{Simd, WithSimd};
+
+use self::bessel::{Reciprocals, asymptotic, reciprocals, small};
+use self::isa::Isa;
+use self::maths::sin_cos;
+use crate::scatter::geometry::Scene;
+use crate::scatter::hankel::SWITCH;
+use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
+
+/// The row kernel, on the best instruction set of this CPU or on a chosen one.
+#[derive(Debug, Clone, Copy)]
+pub struct SimdRows {
+    forced: Option<Isa>,
+}
+
+impl SimdRows {
+    /// Runs on the best level this CPU supports.
+    pub const DETECTED: SimdRows = SimdRows { forced: None };
+
+    /// Runs on `isa` (any [`Isa`] is supported by this CPU by construction).
+    pub fn on(isa: Isa) -> SimdRows {
+        SimdRows { forced: Some(isa) }
+    }
+
+    /// The level rows are computed with.
+    pub fn isa(&self) -> Isa {
+        self.forced.unwrap_or_else(Isa::detect)
+    }
+}
+
+const INFO: VariantInfo = VariantInfo {
+    name: "simd",
+    summary: "explicit SIMD over the segments, instruction set chosen at run time, own vector Hankel",
+    python_analogue: "a hand-vectorised C++ extension (intrinsics or xsimd) called from Python",
+    needs: "nothing (fastest with AVX-512 or AVX2+FMA)",
+    nominal_ns_per_pair: 3.0,
+    bytes_per_pair: 56.0,
+};
+
+pub static SIMD: RowVariant<SimdRows> = RowVariant {
+    info: INFO,
+    kernel: SimdRows::DETECTED,
+    execution: Execution::Serial,
+};
+
+pub static THREADS_SIMD: RowVariant<SimdRows> = RowVariant {
+    info: VariantInfo {
+        name: "threads+simd",
+        summary: "the SIMD kernel with rows spread over a rayon pool",
+        python_analogue: "the C++ extension with OpenMP threads (the training's fastest step)",
+        needs: "more than one usable core to pay off",
+        ..INFO
+    },
+    kernel: SimdRows::DETECTED,
+    execution: Execution::Threads,
+};
+
+impl RowKernel for SimdRows {
+    fn row(
+        &self,
+        scene: &Scene,
+        j: usize,
+        incident: &mut [Complex32],
+        scattered: &mut [Complex32],
+    ) {
+        self.isa().run(Row {
+            scene,
+            j,
+            incident,
+            scattered,
+        });
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.isa().to_string())
+    }
+}
+
+/// One row of the field, as a pulp operation.
+struct Row<'a> {
+    scene: &'a Scene,
+    j: usize,
+    incident: &'a mut [Complex32],
+    scattered: &'a mut [Complex32],
+}
+
+impl WithSimd for Row<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let scene = self.scene;
+        let y = scene.grid.y[self.j];
+        let edges = Edges::<S>::new(&scene.points_x, &scene.points_y);
+        let segments = KernelSegments::new(scene);
+        let lanes = S::F64_LANES;
+        for (chunk, xs) in scene.grid.x.chunks(lanes).enumerate() {
+            // The incident wave of a whole vector of nodes at once.
+            let phase = simd.mul_add_e_f64s(
+                simd.partial_load_f64s(xs),
+                simd.splat_f64s(scene.k[0]),
+                simd.splat_f64s(scene.k[1] * y),
+            );
+            let (sin, cos) = sin_cos(simd, phase);
+            let (sin, cos) = (as_lanes::<S>(&sin), as_lanes::<S>(&cos));
+            for (lane, &x) in xs.iter().enumerate() {
+                if edges.contain(simd, x, y) {
+                    continue;
+                }
+                let i = chunk * lanes + lane;
+                let (re, im) = scattered_at(simd, &segments, scene.kmod * x, scene.kmod * y);
+                self.incident[i] = Complex32::new(cos[lane] as f32, sin[lane] as f32);
+                self.scattered[i] = Complex32::new(re as f32, im as f32);
+            }
+        }
+    }
+}
+
+/// The lanes of a vector as a slice.
+#[inline(always)]
+fn as_lanes<S: Simd>(v: &S::f64s) -> &[f64] {
+    pulp::bytemuck::cast_slice(std::slice::from_ref(v))
+}
+
+/// Whether any lane of `mask` is set (any level: AVX-512 bit masks, vector masks, `bool`).
+#[inline(always)]
+pub(crate) fn any_lane<S: Simd>(mask: S::m64s) -> bool {
+    pulp::bytemuck::bytes_of(&mask)
+        .iter()
+        .any(|&byte| byte != 0)
+}
+
+/// The contour's edges `P_k -> P_k+1` as whole vectors plus a short tail.
+struct Edges<'a, S: Simd> {
+    whole: [&'a [S::f64s]; 4],
+    tail: [&'a [f64]; 4],
+}
+
+impl<'a, S: Simd> Edges<'a, S> {
+    fn new(points_x: &'a [f64], points_y: &'a [f64]) -> Self {
+        let n = points_x.len() - 1;
+        let split = [
+            &points_x[..n],
+            &points_y[..n],
+            &points_x[1..],
+            &points_y[1..],
+        ]
+        .map(S::as_simd_f64s);
+        Edges {
+            whole: split.map(|(whole, _)| whole),
+            tail: split.map(|(_, tail)| tail),
+        }
+    }
+
+    /// The reference inside test, lane-wise: every cross product
+    /// `(P_k - p) x (P_k+1 - p)` strictly above `1e-10`, with the same
+    /// roundings as [`crate::scatter::is_inside`] (no fused operations), so
+    /// both agree on every node. Stops at the first vector with a failing edge.
+    #[inline(always)]
+    fn contain(&self, simd: S, px: f64, py: f64) -> bool {
+        let (px, py) = (simd.splat_f64s(px), simd.splat_f64s(py));
+        let n = self.whole[0].len();
+        let whole = self.whole.map(|column| &column[..n]);
+        if (0..n).any(|k| any_lane::<S>(failing_edges(simd, px, py, whole.map(|column| column[k]))))
+        {
+            return false;
+        }
+        let tail_len = self.tail[0].len();
+        tail_len == 0 || {
+            let tail = self.tail.map(|column| simd.partial_load_f64s(column));
+            // Lanes past the last edge do not count.
+            let valid = simd.less_than_f64s(lane_index(simd), simd.splat_f64s(tail_len as f64));
+            !any_lane::<S>(simd.and_m64s(failing_edges(simd, px, py, tail), valid))
+        }
+    }
+}
+
+/// The lanes whose edge `(start, end)` fails the inside test at `p`: not `(start - p) x (end - p) > 1e-10`.
+#[inline(always)]
+fn failing_edges<S: Simd>(
+    simd: S,
+    px: S::f64s,
+    py: S::f64s,
+    [start_x, start_y, end_x, end_y]: [S::f64s; 4],
+) -> S::m64s {
+    let (ax, ay) = (simd.sub_f64s(start_x, px), simd.sub_f64s(start_y, py));
+    let (bx, by) = (simd.sub_f64s(end_x, px), simd.sub_f64s(end_y, py));
+    let cross = simd.sub_f64s(simd.mul_f64s(ax, by), simd.mul_f64s(ay, bx));
+    simd.not_m64s(simd.greater_than_f64s(cross, simd.splat_f64s(1e-10)))
+}
+
+/// `0, 1, 2, ...` in the lanes.
+#[inline(always)]
+fn lane_index<S: Simd>(simd: S) -> S::f64s {
+    const INDEX: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+    simd.partial_load_f64s(&INDEX[..S::F64_LANES])
+}
+
+/// The widest vector of any level, in f64 lanes: the kernel's segment columns are padded to a multiple of it.
+const MAX_LANES: usize = 8;
+/// Columns of [`KernelSegments`].
+const SEGMENT_COLUMNS: usize = 7;
+
+/// The segment table in the kernel's own layout, so that a pair needs no work that depends on the segment alone.
+///
+/// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance),
+/// the normal carries `-s kmod / 8` (then `-c = -s kmod (n.r) / R = (m . r') z`
+/// with `r' = kmod r` and `z = 8 / x`), and the columns are padded to whole vectors with
+/// zero-weight copies of the last segment, which add exactly nothing. Built
+/// per row: `7 x nc` values, negligible next to the row's `nodes x nc` pairs.
+struct KernelSegments {
+    /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
+    /// scaled normal x, scaled normal y, `n.k`, weight re, weight im.
+    values: Vec<f64>,
+    padded: usize,
+}
+
+impl KernelSegments {
+    fn new(scene: &Scene) -> KernelSegments {
+        let s = &scene.segments;
+        let padded = s.len().div_ceil(MAX_LANES) * MAX_LANES;
+        let mut values = Vec::with_capacity(SEGMENT_COLUMNS * padded);
+        let mut column = |f: &dyn Fn(usize) -> f64, padding: f64| {
+            values.extend((0..s.len()).map(f));
+            values.extend(std::iter::repeat_n(padding, padded - s.len()));
+        };
+        let last = s.len() - 1;
+        let normal_scale = |k: usize| -s.signed_kmod[k] / SWITCH;
+        column(&|k| scene.kmod * s.mid_x[k], scene.kmod * s.mid_x[last]);
+        column(&|k| scene.kmod * s.mid_y[k], scene.kmod * s.mid_y[last]);
+        column(&|k| s.normal_x[k] * normal_scale(k), 0.0);
+        column(&|k| s.normal_y[k] * normal_scale(k), 0.0);
+        column(&|k| s.n_dot_k[k], 0.0);
+        column(&|k| s.weight_re[k], 0.0);
+        column(&|k| s.weight_im[k], 0.0);
+        KernelSegments { values, padded }
+    }
+
+    /// The columns as vectors of `S` (each the same length).
+    #[inline(always)]
+    fn columns<S: Simd>(&self) -> [&[S::f64s]; SEGMENT_COLUMNS] {
+        let mut chunks = self.values.chunks_exact(self.padded);
+        std::array::from_fn(|_| {
+            let (whole, tail) = S::as_simd_f64s(chunks.next().expect("seven columns"));
+            debug_assert!(tail.is_empty(), "columns are padded to whole vectors");
+            whole
+        })
+    }
+}
+
+/// The scattered wave at the node `(kmod px, kmod py)`: lane `l` accumulates
+/// segments `l, l + lanes, ...`, then the lanes are summed.
+#[inline(always)]
+fn scattered_at<S: Simd>(
+    simd: S,
+    segments: &KernelSegments,
+    scaled_px: f64,
+    scaled_py: f64,
+) -> (f64, f64) {
+    let columns = segments.columns::<S>();
+    let n = columns[0].len();
+    let [
+        mid_x,
+        mid_y,
+        normal_x,
+        normal_y,
+        n_dot_k,
+        weight_re,
+        weight_im,
+    ] = columns.map(|column| &column[..n]);
+    let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
+    // The distance of each vector and its division and square roots are issued
+    // two vectors ahead, so that their latency overlaps the polynomial work of
+    // the vectors in between (software pipelining; LLVM places them at the end
+    // of the loop body, hence two ahead rather than one).
+    let zero = simd.splat_f64s(0.0);
+    let (mut sum_re, mut sum_im) = (zero, zero);
+    let mut current = reciprocals_at(simd, px, py, mid_x[0], mid_y[0]);
+    let second = 1.min(n - 1);
+    let mut next = reciprocals_at(simd, px, py, mid_x[second], mid_y[second]);
+    for k in 0..n {
+        let ahead = (k + 2).min(n - 1);
+        let after_next = reciprocals_at(simd, px, py, mid_x[ahead], mid_y[ahead]);
+        let (term_re, term_im) = pair_terms(
+            simd,
+            simd.sub_f64s(px, mid_x[k]),
+            simd.sub_f64s(py, mid_y[k]),
+            current,
+            normal_x[k],
+            normal_y[k],
+            n_dot_k[k],
+        );
+        // sum += w * term
+        sum_re = simd.negate_mul_add_e_f64s(
+            weight_im[k],
+            term_im,
+            simd.mul_add_e_f64s(weight_re[k], term_re, sum_re),
+        );
+        sum_im = simd.mul_add_e_f64s(
+            weight_im[k],
+            term_re,
+            simd.mul_add_e_f64s(weight_re[k], term_im, sum_im),
+        );
+        current = next;
+        next = after_next;
+    }
+    (simd.reduce_sum_f64s(sum_re), simd.reduce_sum_f64s(sum_im))
+}
+
+/// `x = |r'|` for the scaled offsets `r' = kmod (p - mid)`, and the reciprocals of `x`.
+#[inline(always)]
+fn reciprocals_at<S: Simd>(
+    simd: S,
+    px: S::f64s,
+    py: S::f64s,
+    mid_x: S::f64s,
+    mid_y: S::f64s,
+) -> Reciprocals<S::f64s> {
+    let rx = simd.sub_f64s(px, mid_x);
+    let ry = simd.sub_f64s(py, mid_y);
+    reciprocals(
+        simd,
+        simd.sqrt_f64s(simd.mul_add_e_f64s(rx, rx, simd.mul_f64s(ry, ry))),
+    )
+}
+
+/// `nk H0(x) - i c H1(x)` for a vector of pairs, from the scaled offset
+/// `r' = kmod (p - mid)`, the scaled normal `m = -s kmod n / 8` and `nk = n.k`.
+#[inline(always)]
+fn pair_terms<S: Simd>(
+    simd: S,
+    rx: S::f64s,
+    ry: S::f64s,
+    reciprocals: Reciprocals<S::f64s>,
+    normal_x: S::f64s,
+    normal_y: S::f64s,
+    n_dot_k: S::f64s,
+) -> (S::f64s, S::f64s) {
+    let x = reciprocals.x;
+    let a = asymptotic(simd, reciprocals);
+    // -c = -s kmod (n.r) / R = (m . r') z
+    let minus_c = simd.mul_f64s(
+        simd.mul_add_e_f64s(normal_x, rx, simd.mul_f64s(normal_y, ry)),
+        a.z,
+    );
+    // nk H0 - i c H1 = a e^{i(x - pi/4)} (A + i B), A = nk p0 - c p1, B = z (nk Q0 - c Q1)
+    let big_a = simd.mul_add_e_f64s(minus_c, a.p1, simd.mul_f64s(n_dot_k, a.p0));
+    let big_b = simd.mul_f64s(
+        a.z,
+        simd.mul_add_e_f64s(minus_c, a.q1_series, simd.mul_f64s(n_dot_k, a.q0_series)),
+    );
+    let (a_cos, a_sin) = (
+        simd.mul_f64s(a.amplitude, a.cos),
+        simd.mul_f64s(a.amplitude, a.sin),
+    );
+    let term_re = simd.negate_mul_add_e_f64s(a_sin, big_b, simd.mul_f64s(a_cos, big_a));
+    let term_im = simd.mul_add_e_f64s(a_sin, big_a, simd.mul_f64s(a_cos, big_b));
+    let below = simd.less_than_f64s(x, simd.splat_f64s(SWITCH));
+    if !any_lane::<S>(below) {
+        return (term_re, term_im);
+    }
+    // Some segment is within 8 / kmod of the node: those lanes take the rational forms.
+    let b = small(simd, x);
+    let near_re = simd.negate_mul_add_e_f64s(minus_c, b.y1, simd.mul_f64s(n_dot_k, b.j0));
+    let near_im = simd.mul_add_e_f64s(minus_c, b.j1, simd.mul_f64s(n_dot_k, b.y0));
+    (
+        simd.select_f64s(below, near_re, term_re),
+        simd.select_f64s(below, near_im, term_im),
+    )
+}
+
+/// Evaluates a lane-wise function over `inputs`, consecutive inputs in consecutive lanes (tests only).
+#[cfg(test)]
+pub(crate) fn lanewise<S: Simd, const K: usize>(
+    simd: S,
+    inputs: &[f64],
+    f: impl Fn(S::f64s) -> [S::f64s; K],
+) -> Vec<[f64; K]> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for chunk in inputs.chunks(S::F64_LANES) {
+        // Pad a short last vector with its first value, so every lane holds a valid argument.
+        let mut padded = [chunk[0]; 8];
+        padded[..chunk.len()].copy_from_slice(chunk);
+        let results = f(simd.partial_load_f64s(&padded[..S::F64_LANES]));
+        for lane in 0..chunk.len() {
+            out.push(std::array::from_fn(|k| as_lanes::<S>(&results[k])[lane]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scatter::registry;
+    use crate::scatter::variant::{RunSettings, Variant};
+    use crate::scatter::{Contour, Problem};
+
+    /// The registry test runs the detected level; this runs every other level this CPU has
+    /// (on this AVX-512 machine: AVX2+FMA and the scalar fallback) against `naive`.
+    #[test]
+    fn every_instruction_set_agrees_with_naive() {
+        let problems = [
+            Problem::builder()
+                .cells(24, 20)
+                .segments(37)
+                .build()
+                .unwrap(),
+            Problem::builder()
+                .cells(20, 20)
+                .segments(16)
+                .contour(Contour::Circle)
+                .wavelength(0.3)
+                .build()
+                .unwrap(),
+        ];
+        for problem in &problems {
+            let reference = registry::reference()
+                .run(problem, &RunSettings::default())
+                .unwrap()
+                .field
+                .unwrap();
+            for isa in Isa::available() {
+                let variant = RowVariant {
+                    info: INFO,
+                    kernel: SimdRows::on(isa),
+                    execution: Execution::Serial,
+                };
+                let output = variant.run(problem, &RunSettings::default()).unwrap();
+                assert_eq!(output.notes, vec![isa.to_string()]);
+                let field = output.field.unwrap();
+                assert_eq!(field.incident.len(), reference.incident.len());
+                let agreement = field.agreement(&reference);
+                assert!(
+                    agreement.within(1e-6, 1e-7),
+                    "{isa} on {problem}: {agreement:?}"
+                );
+                // Inside nodes are exactly the reference's, incident wave included.
+                for (ours, theirs) in field.incident.iter().zip(&reference.incident) {
+                    assert_eq!(
+                        ours.re == 0.0 && ours.im == 0.0,
+                        theirs.re == 0.0 && theirs.im == 0.0
+                    );
+                    assert!(
+                        (ours - theirs).norm() < 1e-6,
+                        "{isa}: incident {ours} vs {theirs}"
+                    );
+                }
+            }
+        }
+    }
+}

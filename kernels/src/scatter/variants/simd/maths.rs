@@ -1,0 +1,272 @@
+//! Lane-wise elementary functions for the SIMD kernel: polynomials, sine/cosine with range reduction, ln.
+//!
+//! Everything here is generic over pulp's [`Simd`] and `#[inline(always)]`,
+//! so it compiles into the caller under the dispatched level's target
+//! features. The polynomial kernels are those of FreeBSD msun (as ported by
+//! the `libm` crate): `__kernel_sin`, `__kernel_cos` and `log`, accurate to
+//! about one unit in the last place on their reduced ranges.
+
+// The msun constants keep their published digits, so they can be checked against the source.
+#![allow(clippy::excessive_precision)]
+
+use pulp::Simd;
+
+use crate::scatter::hankel::{HornerArithmetic, horner};
+
+/// pulp's lane-wise arithmetic as a [`HornerArithmetic`], so the Hankel tables are evaluated by the shared [`horner`].
+#[derive(Debug, Clone, Copy)]
+pub struct Lanes<S>(pub S);
+
+impl<S: Simd> HornerArithmetic for Lanes<S> {
+    type Value = S::f64s;
+    #[inline(always)]
+    fn splat(self, c: f64) -> S::f64s {
+        self.0.splat_f64s(c)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: S::f64s, b: S::f64s, c: S::f64s) -> S::f64s {
+        self.0.mul_add_e_f64s(a, b, c)
+    }
+}
+
+/// Lane-wise polynomial in `y`, lowest power first in `coefficients`.
+#[inline(always)]
+pub fn polynomial<S: Simd, const N: usize>(
+    simd: S,
+    y: S::f64s,
+    coefficients: &[f64; N],
+) -> S::f64s {
+    horner(Lanes(simd), y, coefficients)
+}
+
+/// `sin(r) = r + r^3 * SIN(r^2)` on `|r| <= pi/4` (msun `__kernel_sin`).
+const SIN: [f64; 6] = [
+    -1.66666666666666324348e-01,
+    8.33333333332248946124e-03,
+    -1.98412698298579493134e-04,
+    2.75573137070700676789e-06,
+    -2.50507602534068634195e-08,
+    1.58969099521155010221e-10,
+];
+/// `cos(r) = 1 - r^2/2 + r^4 * COS(r^2)` on `|r| <= pi/4` (msun `__kernel_cos`).
+const COS: [f64; 6] = [
+    4.16666666666666019037e-02,
+    -1.38888888888741095749e-03,
+    2.48015872894767294178e-05,
+    -2.75573143513906633035e-07,
+    2.08757232129817482790e-09,
+    -1.13596475577881948265e-11,
+];
+/// `pi/2` split Cody-Waite style: the first 33 bits (so `m * PIO2_HI` is exact for `|m| < 2^20`) and the rest.
+const PIO2_HI: f64 = 1.57079632673412561417e+00;
+const PIO2_LO: f64 = 6.07710050650619224932e-11;
+/// Adding `1.5 * 2^52` rounds a double with `|t| < 2^51` to the nearest integer, left in the low mantissa bits.
+const ROUNDING_MAGIC: f64 = 6755399441055744.0;
+
+/// `(sin(x), cos(x))`, accurate for `|x| < 2^19` (the argument range of the incident wave).
+#[inline(always)]
+pub fn sin_cos<S: Simd>(simd: S, x: S::f64s) -> (S::f64s, S::f64s) {
+    sin_cos_shifted(simd, x, 0.0)
+}
+
+/// `(sin(x - pi/4), cos(x - pi/4))`, the one phase the asymptotic Hankel form needs, for `|x| < 2^19`.
+#[inline(always)]
+pub fn sin_cos_minus_quarter_pi<S: Simd>(simd: S, x: S::f64s) -> (S::f64s, S::f64s) {
+    sin_cos_shifted(simd, x, 0.5)
+}
+
+/// `sin` and `cos` of `x - quarter_turns * pi/2`, with `quarter_turns` 0 or 0.5.
+///
+/// Reduction: `n = round(x * 2/pi - quarter_turns)`, `m = n + quarter_turns`
+/// (exact), `r = x - m * pi/2` in two FMA steps, so `|r| <= pi/4` and the
+/// result is `sin/cos(r + n pi/2)`: the quadrant `n mod 4` swaps and negates.
+#[inline(always)]
+fn sin_cos_shifted<S: Simd>(simd: S, x: S::f64s, quarter_turns: f64) -> (S::f64s, S::f64s) {
+    let t = simd.mul_add_e_f64s(
+        x,
+        simd.splat_f64s(std::f64::consts::FRAC_2_PI),
+        simd.splat_f64s(-quarter_turns),
+    );
+    let rounded = simd.add_f64s(t, simd.splat_f64s(ROUNDING_MAGIC));
+    let n = simd.sub_f64s(rounded, simd.splat_f64s(ROUNDING_MAGIC));
+    let m = if quarter_turns == 0.0 {
+        n
+    } else {
+        simd.add_f64s(n, simd.splat_f64s(quarter_turns))
+    };
+    let r = simd.mul_add_e_f64s(m, simd.splat_f64s(-PIO2_HI), x);
+    let r = simd.mul_add_e_f64s(m, simd.splat_f64s(-PIO2_LO), r);
+    let r2 = simd.mul_f64s(r, r);
+    let sin_r = simd.mul_add_e_f64s(simd.mul_f64s(r, r2), polynomial(simd, r2, &SIN), r);
+    let cos_r = simd.mul_add_e_f64s(
+        simd.mul_f64s(r2, r2),
+        polynomial(simd, r2, &COS),
+        simd.mul_add_e_f64s(r2, simd.splat_f64s(-0.5), simd.splat_f64s(1.0)),
+    );
+    // n mod 4, two's complement, from the low bits of the rounded value.
+    let quadrant = simd.transmute_u64s_f64s(rounded);
+    let odd = bits_set(simd, quadrant, 1);
+    let sin_negative = bits_set(simd, quadrant, 2);
+    let cos_negative = bits_set(simd, simd.add_u64s(quadrant, simd.splat_u64s(1)), 2);
+    let sin_v = simd.select_f64s(odd, cos_r, sin_r);
+    let cos_v = simd.select_f64s(odd, sin_r, cos_r);
+    (
+        simd.select_f64s(sin_negative, simd.neg_f64s(sin_v), sin_v),
+        simd.select_f64s(cos_negative, simd.neg_f64s(cos_v), cos_v),
+    )
+}
+
+/// The lanes of `value` in which all bits of `mask` are set.
+#[inline(always)]
+fn bits_set<S: Simd>(simd: S, value: S::u64s, mask: u64) -> S::m64s {
+    let mask = simd.splat_u64s(mask);
+    simd.equal_u64s(simd.and_u64s(value, mask), mask)
+}
+
+/// `ln(x) = k ln2 + ln(1 + f)`, `1 + f` in `[sqrt(2)/2, sqrt(2))` (msun `log`), for positive normal `x`.
+const LN: [f64; 7] = [
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+];
+const LN2_HI: f64 = 6.93147180369123816490e-01;
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+const MANTISSA_BITS: u64 = 0x000F_FFFF_FFFF_FFFF;
+const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
+
+/// Natural logarithm, lane-wise, for positive normal `x` (the small-argument Hankel branch).
+#[inline(always)]
+pub fn ln<S: Simd>(simd: S, x: S::f64s) -> S::f64s {
+    let bits = simd.transmute_u64s_f64s(x);
+    let biased_exponent = exponent_field(simd, bits);
+    let mantissa = simd.transmute_f64s_u64s(simd.or_u64s(
+        simd.and_u64s(bits, simd.splat_u64s(MANTISSA_BITS)),
+        simd.splat_u64s(ONE_BITS),
+    ));
+    // Centre the mantissa on 1: [sqrt(2)/2, sqrt(2)).
+    let high = simd.greater_than_or_equal_f64s(mantissa, simd.splat_f64s(std::f64::consts::SQRT_2));
+    let mantissa = simd.select_f64s(
+        high,
+        simd.mul_f64s(mantissa, simd.splat_f64s(0.5)),
+        mantissa,
+    );
+    let k = simd.sub_f64s(
+        biased_exponent,
+        simd.select_f64s(high, simd.splat_f64s(1022.0), simd.splat_f64s(1023.0)),
+    );
+    let f = simd.sub_f64s(mantissa, simd.splat_f64s(1.0));
+    let s = simd.div_f64s(f, simd.add_f64s(f, simd.splat_f64s(2.0)));
+    let z = simd.mul_f64s(s, s);
+    let r = simd.mul_f64s(z, polynomial(simd, z, &LN));
+    let half_f2 = simd.mul_f64s(simd.splat_f64s(0.5), simd.mul_f64s(f, f));
+    // k ln2_hi - ((hfsq - (s (hfsq + R) + k ln2_lo)) - f)
+    let tail = simd.mul_add_e_f64s(
+        s,
+        simd.add_f64s(half_f2, r),
+        simd.mul_f64s(k, simd.splat_f64s(LN2_LO)),
+    );
+    let low = simd.sub_f64s(simd.sub_f64s(half_f2, tail), f);
+    simd.mul_add_e_f64s(k, simd.splat_f64s(LN2_HI), simd.neg_f64s(low))
+}
+
+/// The biased exponent field (bits 52..63) of each lane, as an f64.
+///
+/// pulp has no 64-bit shift, so each 32-bit half is shifted right by 20,
+/// which leaves the field in bits 32..43 of the 64-bit lane (whatever the
+/// byte order); OR-ing it into the mantissa of `2^52` and subtracting `2^52`
+/// converts it exactly. The one-lane fallback shifts in a general register.
+#[inline(always)]
+fn exponent_field<S: Simd>(simd: S, bits: S::u64s) -> S::f64s {
+    const TWO_52: f64 = 4503599627370496.0;
+    if size_of::<S::u32s>() == size_of::<S::u64s>() {
+        let words: S::u32s = pulp::bytemuck::cast(bits);
+        let shifted = simd.wrapping_dyn_shr_u32s(words, simd.splat_u32s(20));
+        let field = simd.and_u64s(pulp::bytemuck::cast(shifted), simd.splat_u64s(0x7FF << 32));
+        let biased =
+            simd.transmute_f64s_u64s(simd.or_u64s(field, simd.splat_u64s(TWO_52.to_bits())));
+        simd.mul_f64s(
+            simd.sub_f64s(biased, simd.splat_f64s(TWO_52)),
+            simd.splat_f64s(1.0 / 4294967296.0),
+        )
+    } else {
+        let lane: u64 = pulp::bytemuck::cast(bits);
+        pulp::bytemuck::cast(((lane >> 52) & 0x7FF) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pulp::WithSimd;
+
+    use super::*;
+    use crate::scatter::variants::simd::isa::Isa;
+    use crate::scatter::variants::simd::lanewise;
+
+    /// `(sin x, cos x, sin(x - pi/4), cos(x - pi/4))` and `ln |x|` at every input, per level.
+    struct Elementary<'a>(&'a [f64]);
+
+    impl WithSimd for Elementary<'_> {
+        type Output = Vec<[f64; 5]>;
+        fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
+            lanewise(simd, self.0, |x| {
+                let (s, c) = sin_cos(simd, x);
+                let (s4, c4) = sin_cos_minus_quarter_pi(simd, x);
+                [s, c, s4, c4, ln(simd, simd.abs_f64s(x))]
+            })
+        }
+    }
+
+    fn worst(isa: Isa, inputs: &[f64], column: usize, exact: impl Fn(f64) -> f64) -> f64 {
+        isa.run(Elementary(inputs))
+            .iter()
+            .zip(inputs)
+            .map(|(got, &x)| (got[column] - exact(x)).abs() / exact(x).abs().max(1.0))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn sine_and_cosine_match_std_over_the_problem_range() {
+        // Both signs (the incident wave's phase is negative left of the origin), every lane position.
+        let inputs: Vec<f64> = (-400_000..=400_000)
+            .map(|i| i as f64 * 5e-4 + 1e-7)
+            .collect();
+        let quarter = std::f64::consts::FRAC_PI_4;
+        for isa in Isa::available() {
+            let errors = [
+                worst(isa, &inputs, 0, f64::sin),
+                worst(isa, &inputs, 1, f64::cos),
+                worst(isa, &inputs, 2, |x| (x - quarter).sin()),
+                worst(isa, &inputs, 3, |x| (x - quarter).cos()),
+            ];
+            // 2e-14 absolute at |x| = 200 is the rounding of x - pi/4 in the reference itself.
+            for (name, error) in ["sin", "cos", "sin(x-pi/4)", "cos(x-pi/4)"]
+                .iter()
+                .zip(errors)
+            {
+                assert!(error < 4e-14, "{isa}: {name} off by {error:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn logarithm_matches_std_from_tiny_to_huge() {
+        let inputs: Vec<f64> = (0..20_000)
+            .map(|i| 10f64.powf(-300.0 + 600.0 * i as f64 / 20_000.0))
+            .chain((1..20_000).map(|i| 8.0 * i as f64 / 20_000.0))
+            .chain([1.0, std::f64::consts::SQRT_2, f64::MIN_POSITIVE, f64::MAX])
+            .collect();
+        for isa in Isa::available() {
+            let error = isa
+                .run(Elementary(&inputs))
+                .iter()
+                .zip(&inputs)
+                .map(|(got, &x)| (got[4] - x.ln()).abs() / x.ln().abs().max(1.0))
+                .fold(0.0, f64::max);
+            assert!(error < 4e-16, "{isa}: ln off by {error:e}");
+        }
+    }
+}
