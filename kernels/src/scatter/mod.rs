@@ -16,7 +16,7 @@ mod variant;
 pub mod variants;
 
 pub use contour::{Contour, ContourError, Orientation};
-pub use field::Field;
+pub use field::{Agreement, Field};
 pub use geometry::{Grid, Scene, SegmentTable, is_inside};
 pub use problem::{Problem, ProblemBuilder, ProblemError, WorkEstimate};
 pub use variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};

@@ -3,7 +3,7 @@
 //! Adding a variant is one module plus one line here.
 
 use super::variant::Variant;
-use super::variants::{fused, naive, vectorised};
+use super::variants::{fused, gpu, naive, vectorised};
 
 static VARIANTS: &[&dyn Variant] = &[
     &naive::NAIVE,
@@ -11,6 +11,7 @@ static VARIANTS: &[&dyn Variant] = &[
     &fused::FUSED,
     &naive::THREADS,
     &fused::THREADS_FUSED,
+    &gpu::GPU,
 ];
 
 /// Every registered variant, in ladder order (slowest expected first).
