@@ -16,7 +16,7 @@ use super::{GPU, NAME, tolerance_for};
 use crate::scatter::field::Field;
 use crate::scatter::problem::Problem;
 use crate::scatter::registry;
-use crate::scatter::variant::{Availability, RunOutput, RunSettings, Variant, VariantError};
+use crate::scatter::variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};
 
 /// Both sides measured at one size.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,8 @@ pub struct CrossoverSample {
     pub cpu_seconds: f64,
     /// Best GPU upload + compute + download.
     pub gpu_seconds: f64,
+    /// The phases of that best GPU run (`setup` is near zero once the device is open).
+    pub gpu_phases: Vec<Phase>,
 }
 
 impl CrossoverSample {
@@ -72,13 +74,18 @@ pub fn crossover(
         }
         let mut cpu_seconds = f64::INFINITY;
         let mut gpu_seconds = f64::INFINITY;
+        let mut gpu_phases = Vec::new();
         let mut fields = None;
         for _ in 0..repeats.max(1) {
             let started = Instant::now();
             let cpu_output = cpu.run(&problem, settings)?;
             cpu_seconds = cpu_seconds.min(started.elapsed().as_secs_f64());
             let gpu_output = GPU.run(&problem, settings)?;
-            gpu_seconds = gpu_seconds.min(transfer_and_compute_seconds(&gpu_output));
+            let seconds = transfer_and_compute_seconds(&gpu_output);
+            if seconds < gpu_seconds {
+                gpu_seconds = seconds;
+                gpu_phases.clone_from(&gpu_output.phases);
+            }
             gpu_notes.clone_from(&gpu_output.notes);
             fields = Some((field_of(cpu_output, cpu.name())?, gpu_output));
         }
@@ -97,6 +104,7 @@ pub fn crossover(
             pairs: cpu_field.outside_nodes() as u64 * cells as u64,
             cpu_seconds,
             gpu_seconds,
+            gpu_phases,
         });
     }
     Ok(Crossover {
@@ -179,6 +187,7 @@ mod tests {
             pairs,
             cpu_seconds,
             gpu_seconds,
+            gpu_phases: Vec::new(),
         }
     }
 
