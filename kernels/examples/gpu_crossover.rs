@@ -1,23 +1,27 @@
 //! Where the GPU starts to beat the fastest CPU variant on this machine, with the GPU's
 //! upload/compute/download breakdown at each size.
 //!
-//! `cargo run --release -p hpc-kernels --features gpu --example gpu_crossover -- [--f32] [N ...]`
-//! measures `N x N` cells with `N` segments for each `N` (default 16 32 64 96 128).
+//! `cargo run --release -p hpc-kernels --features gpu --example gpu_crossover -- [--f32] [--cpu NAME] [N ...]`
+//! measures `N x N` cells with `N` segments for each `N` (default 16 32 64 96 128)
+//! against `NAME`, or else the fastest available CPU variant at 64^3.
 
 use std::error::Error;
 
 use hpc_kernels::gpu;
 use hpc_kernels::scatter::variants::gpu::{crossover, fastest_cpu_variant};
-use hpc_kernels::scatter::{Problem, RunSettings};
+use hpc_kernels::scatter::{Problem, RunSettings, registry};
 
 fn main() -> Result<(), Box<dyn Error>> {
     // SAFETY: first statement of `main`, before any thread exists.
     unsafe { gpu::quiet_driver_environment() };
     let mut settings = RunSettings::default();
     let mut sizes = Vec::new();
-    for argument in std::env::args().skip(1) {
+    let mut cpu_name = None;
+    let mut arguments = std::env::args().skip(1);
+    while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--f32" => settings.force_f32 = true,
+            "--cpu" => cpu_name = Some(arguments.next().ok_or("--cpu needs a variant name")?),
             size => sizes.push(
                 size.parse::<usize>()
                     .map_err(|e| format!("`{size}`: {e}"))?,
@@ -30,13 +34,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     for adapter in gpu::list_adapters()? {
         println!("adapter   {}", adapter.summary());
     }
-    let probe = Problem::builder().cells(32, 32).segments(32).build()?;
-    let cpu = fastest_cpu_variant(&probe, &settings)?;
+    let cpu = match cpu_name {
+        Some(name) => registry::find(&name).ok_or(format!("unknown variant `{name}`"))?,
+        None => {
+            let probe = Problem::builder().cells(64, 64).segments(64).build()?;
+            fastest_cpu_variant(&probe, 2, &settings)?
+        }
+    };
     let result = crossover(cpu, &sizes, 3, &settings)?;
-    println!(
-        "compared  gpu against `{}` (fastest CPU variant at 32^3)",
-        result.cpu_variant
-    );
+    println!("compared  gpu against `{}`", result.cpu_variant);
     for note in &result.gpu_notes {
         println!("gpu note  {note}");
     }

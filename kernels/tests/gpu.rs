@@ -155,7 +155,6 @@ fn timing_breakdown_names_setup_upload_compute_and_download() {
     let (output, _) = run_gpu(&problem, false);
     let names: Vec<&str> = output.phases.iter().map(|p| p.name).collect();
     assert_eq!(names, ["setup", "upload", "compute", "download"]);
-    assert!(output.phases.iter().all(|p| !p.duration.is_zero()));
 }
 
 #[test]
