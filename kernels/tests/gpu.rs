@@ -30,16 +30,18 @@ fn adapter_present() -> bool {
     }
 }
 
+/// `n x n` cells and `n` segments around the default contour.
+fn cube(cells: usize) -> Problem {
+    Problem::builder()
+        .cells(cells, cells)
+        .segments(cells)
+        .build()
+        .unwrap()
+}
+
 fn problems() -> Vec<(&'static str, Problem)> {
     vec![
-        (
-            "default 24^3",
-            Problem::builder()
-                .cells(24, 24)
-                .segments(24)
-                .build()
-                .unwrap(),
-        ),
+        ("default 24^3", cube(24)),
         (
             "circle 20x20, 28 segments",
             Problem::builder()
@@ -126,33 +128,16 @@ fn forced_f32_run_meets_the_relaxed_tolerance() {
     }
 }
 
+/// The spec's 32^3 checksum, and the four timed phases every run reports.
 #[test]
-fn spec_checksum_is_reproduced_on_the_gpu() {
+fn spec_checksum_is_reproduced_with_the_timing_breakdown() {
     if !adapter_present() {
         return;
     }
-    let problem = Problem::builder()
-        .cells(32, 32)
-        .segments(32)
-        .build()
-        .unwrap();
-    let (output, field) = run_gpu(&problem, false);
+    let (output, field) = run_gpu(&cube(32), false);
     let (_, checksum_tolerance) = tolerance_for(&output);
     let relative = (field.checksum() - 326.47528735635234).abs() / 326.47528735635234;
     assert!(relative < checksum_tolerance.max(1e-6), "{relative:e}");
-}
-
-#[test]
-fn timing_breakdown_names_setup_upload_compute_and_download() {
-    if !adapter_present() {
-        return;
-    }
-    let problem = Problem::builder()
-        .cells(16, 16)
-        .segments(16)
-        .build()
-        .unwrap();
-    let (output, _) = run_gpu(&problem, false);
     let names: Vec<&str> = output.phases.iter().map(|p| p.name).collect();
     assert_eq!(names, ["setup", "upload", "compute", "download"]);
 }
@@ -180,7 +165,7 @@ fn software_adapters_are_flagged_and_said_so_in_the_notes() {
         assert!(adapters[first..].iter().all(|a| a.software));
     }
     let selected = gpu::selected_adapter().unwrap();
-    let problem = Problem::builder().cells(8, 8).segments(8).build().unwrap();
+    let problem = cube(8);
     let (output, _) = run_gpu(&problem, false);
     let says_software = output
         .notes
@@ -231,7 +216,7 @@ fn no_driver_gives_a_clean_no_adapter_fact() {
             GPU.availability(),
             Availability::Unavailable { .. }
         ));
-        let problem = Problem::builder().cells(8, 8).segments(8).build().unwrap();
+        let problem = cube(8);
         let error = GPU.run(&problem, &RunSettings::default()).unwrap_err();
         assert!(error.hint().is_some_and(|h| !h.is_empty()), "{error}");
         assert!(error.to_string().contains("no GPU adapter"), "{error}");
