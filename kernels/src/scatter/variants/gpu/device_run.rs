@@ -54,7 +54,8 @@ pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput
     let allowed = limits
         .max_storage_buffer_binding_bytes
         .min(limits.max_buffer_bytes);
-    if result_bytes > allowed {
+    // Node indices are u32 in the shader.
+    if result_bytes > allowed || nodes > u64::from(u32::MAX) {
         return Err(failed(format!(
             "the field needs a {} MiB GPU buffer but {} allows {} MiB; reduce --nx or --ny",
             result_bytes >> 20,
@@ -286,7 +287,7 @@ fn dispatch(
     while first < nodes {
         let end = (first + nodes_per_dispatch).min(nodes);
         let dims = [scene.nodes_x() as u64, end, segments, first]
-            .map(|v| u32::try_from(v).expect("node counts fit the 16 MiB-per-binding field limit"));
+            .map(|v| u32::try_from(v).expect("run() refuses more than u32::MAX nodes"));
         // Applied before the next submission, so each dispatch sees its own range.
         gpu.queue
             .write_buffer(&buffers.dims, 0, &dims.map(u32::to_le_bytes).concat());
