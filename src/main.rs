@@ -10,6 +10,8 @@ use hpc_advisor::profile::memory::CountingAllocator;
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn main() -> ExitCode {
+    // SAFETY: first statement of `main`, before any thread exists (see the function's docs).
+    unsafe { hpc_kernels::gpu::quiet_driver_environment() };
     let cli = hpc_advisor::cli::Cli::parse();
     match hpc_advisor::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

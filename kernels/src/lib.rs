@@ -23,4 +23,5 @@
 //! Every variant implements [`scatter::Variant`] and is listed once in
 //! [`scatter::registry`]; tests, benchmarks and the advisor iterate that list.
 
+pub mod gpu;
 pub mod scatter;

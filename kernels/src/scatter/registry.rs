@@ -3,7 +3,7 @@
 //! Adding a variant is one module plus one line here.
 
 use super::variant::Variant;
-use super::variants::{fused, mpi, naive, processes, simd, vectorised};
+use super::variants::{fused, gpu, mpi, naive, processes, simd, vectorised};
 
 static VARIANTS: &[&dyn Variant] = &[
     &naive::NAIVE,
@@ -15,6 +15,7 @@ static VARIANTS: &[&dyn Variant] = &[
     &simd::THREADS_SIMD,
     &processes::PROCESSES,
     &mpi::MPI,
+    &gpu::GPU,
 ];
 
 /// Every registered variant, in ladder order (slowest expected first).

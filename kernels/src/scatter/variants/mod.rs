@@ -1,6 +1,7 @@
 //! The rungs of the ladder, one module each, and the row drivers they share.
 
 pub mod fused;
+pub mod gpu;
 pub mod mpi;
 pub mod naive;
 pub mod processes;
