@@ -52,12 +52,35 @@ pub struct ComputeAdapter {
     pub backend: String,
     pub vendor: String,
     pub name: String,
-    /// `discrete_gpu`, `integrated_gpu`, `virtual_gpu`, `cpu`, `other`.
+    /// `discrete`, `integrated`, `virtual`, `cpu`, `other`.
     pub device_type: String,
     /// Whether shaders may use f64.
     pub f64_support: bool,
     /// A software rasteriser such as lavapipe or SwiftShader (runs on the CPU).
     pub software: bool,
+}
+
+/// The adapters wgpu offers for compute, from the kernels crate's GPU backend.
+///
+/// Without the `gpu` feature, or without a Vulkan/Metal/DX12 driver, this is
+/// unknown with the backend's reason ("no GPU adapter: …").
+pub fn compute_adapters() -> Fact<Vec<ComputeAdapter>> {
+    match hpc_kernels::gpu::list_adapters() {
+        Ok(adapters) => Fact::Known(
+            adapters
+                .into_iter()
+                .map(|a| ComputeAdapter {
+                    backend: a.backend,
+                    vendor: a.vendor_name,
+                    name: a.name,
+                    device_type: a.device_type.as_str().to_string(),
+                    f64_support: a.shader_f64,
+                    software: a.software,
+                })
+                .collect(),
+        ),
+        Err(unavailable) => Fact::unknown(format!("{} ({})", unavailable.reason, unavailable.hint)),
+    }
 }
 
 const PCI_DEVICES: &str = "/sys/bus/pci/devices";

@@ -58,8 +58,9 @@ pub struct Machine {
     pub caches: Fact<Caches>,
     pub memory: Memory,
     pub gpus: Gpus,
-    /// Adapters a portable GPU API (wgpu) can run compute shaders on.
-    /// Detection leaves this unknown; the GPU backend of the kernels crate fills it.
+    /// Adapters a portable GPU API (wgpu) can run compute shaders on, best first;
+    /// unknown with the reason when there is none (no Vulkan loader or driver,
+    /// or a build without the `gpu` feature).
     pub compute_adapters: Fact<Vec<ComputeAdapter>>,
     pub mpi: Mpi,
     pub scheduler: Scheduler,
@@ -68,10 +69,6 @@ pub struct Machine {
     /// How long detection took, in milliseconds.
     pub detection_ms: f64,
 }
-
-/// The reason [`Machine::compute_adapters`] is unknown until the GPU backend fills it.
-pub const COMPUTE_ADAPTERS_NOT_LISTED: &str =
-    "compute adapters are listed by the GPU backend (cargo feature `gpu`), not by detection";
 
 /// Detects everything, running the external probes concurrently (under 2 s).
 pub fn detect() -> Machine {
@@ -84,6 +81,7 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
     thread::scope(|scope| {
         let mpi = scope.spawn(|| mpi::detect(runner));
         let gpus = scope.spawn(|| gpu::detect(runner));
+        let compute_adapters = scope.spawn(gpu::compute_adapters);
         let tools = scope.spawn(|| tools::detect(runner));
         let cpu = cpu::detect();
         let topology = topology::topology(
@@ -111,7 +109,7 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
             caches,
             memory,
             gpus: joined(gpus),
-            compute_adapters: Fact::unknown(COMPUTE_ADAPTERS_NOT_LISTED),
+            compute_adapters: joined(compute_adapters),
             mpi: joined(mpi),
             scheduler,
             tools: joined(tools),
