@@ -5,11 +5,13 @@
 //! over the segments with scalar maths and the fast Hankel approximation, and
 //! nothing is allocated in the hot loop.
 
-use num_complex::Complex32;
+use num_complex::{Complex32, Complex64};
 
 use crate::scatter::geometry::{Scene, is_inside};
 use crate::scatter::hankel;
-use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
+use crate::scatter::variants::rows::{
+    Execution, RowKernel, RowVariant, VariantInfo, fill_row_by_node,
+};
 
 /// One fused scalar loop per node over the precomputed segment table.
 #[derive(Debug, Clone, Copy)]
@@ -50,16 +52,14 @@ impl RowKernel for FusedRows {
         incident: &mut [Complex32],
         scattered: &mut [Complex32],
     ) {
-        let y = scene.grid.y[j];
-        for (i, &x) in scene.grid.x.iter().enumerate() {
+        fill_row_by_node(scene, j, incident, scattered, |x, y| {
             if is_inside(&scene.points, [x, y]) {
-                continue;
+                return None;
             }
             let (inc_re, inc_im) = scene.incident(x, y);
             let (re, im) = scattered_at(scene, x, y);
-            incident[i] = Complex32::new(inc_re as f32, inc_im as f32);
-            scattered[i] = Complex32::new(re as f32, im as f32);
-        }
+            Some((Complex64::new(inc_re, inc_im), Complex64::new(re, im)))
+        });
     }
 }
 

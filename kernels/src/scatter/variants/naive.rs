@@ -12,7 +12,9 @@ use num_complex::{Complex32, Complex64};
 
 use crate::scatter::geometry::{Scene, is_inside};
 use crate::scatter::hankel;
-use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
+use crate::scatter::variants::rows::{
+    Execution, RowKernel, RowVariant, VariantInfo, fill_row_by_node,
+};
 
 /// The original program's per-node structure.
 #[derive(Debug, Clone, Copy)]
@@ -52,17 +54,16 @@ impl RowKernel for NaiveRows {
         incident_row: &mut [Complex32],
         scattered_row: &mut [Complex32],
     ) {
-        let y = scene.grid.y[j];
-        for (i, &x) in scene.grid.x.iter().enumerate() {
+        fill_row_by_node(scene, j, incident_row, scattered_row, |x, y| {
             let point = vec![x, y];
             if is_inside_contour(&point, &scene.points) {
-                continue;
+                return None;
             }
-            let inc = incident(&scene.k, &point);
-            let scat = compute_scattered_wave(&scene.k, &scene.points, &point);
-            incident_row[i] = Complex32::new(inc.re as f32, inc.im as f32);
-            scattered_row[i] = Complex32::new(scat.re as f32, scat.im as f32);
-        }
+            Some((
+                incident(&scene.k, &point),
+                compute_scattered_wave(&scene.k, &scene.points, &point),
+            ))
+        });
     }
 }
 

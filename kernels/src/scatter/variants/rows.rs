@@ -6,7 +6,7 @@
 //! threads" without a second copy of either, and lets the process and MPI
 //! variants hand out rows of the same kernels.
 
-use num_complex::Complex32;
+use num_complex::{Complex32, Complex64};
 use rayon::prelude::*;
 
 use crate::scatter::field::Field;
@@ -21,6 +21,27 @@ pub trait RowKernel: Sync {
     /// A fact about how this kernel runs here (e.g. the SIMD instruction set chosen).
     fn describe(&self) -> Option<String> {
         None
+    }
+}
+
+/// Fills row `j` node by node: `node(x, y)` gives `None` for a node inside the
+/// obstacle (left at zero) and `(incident, scattered)` otherwise, stored as f32.
+///
+/// Always inlined, so profiles still name the calling kernel's `row`.
+#[inline(always)]
+pub fn fill_row_by_node(
+    scene: &Scene,
+    j: usize,
+    incident: &mut [Complex32],
+    scattered: &mut [Complex32],
+    mut node: impl FnMut(f64, f64) -> Option<(Complex64, Complex64)>,
+) {
+    let y = scene.grid.y[j];
+    for (i, &x) in scene.grid.x.iter().enumerate() {
+        if let Some((inc, scat)) = node(x, y) {
+            incident[i] = Complex32::new(inc.re as f32, inc.im as f32);
+            scattered[i] = Complex32::new(scat.re as f32, scat.im as f32);
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use num_complex::{Complex32, Complex64};
 
 use crate::scatter::geometry::Scene;
 use crate::scatter::hankel;
-use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
+use crate::scatter::variants::rows::{
+    Execution, RowKernel, RowVariant, VariantInfo, fill_row_by_node,
+};
 
 /// Whole-array operations over the segments for each node.
 #[derive(Debug, Clone, Copy)]
@@ -53,16 +55,16 @@ impl RowKernel for VectorisedRows {
         incident: &mut [Complex32],
         scattered: &mut [Complex32],
     ) {
-        let y = scene.grid.y[j];
-        for (i, &x) in scene.grid.x.iter().enumerate() {
+        fill_row_by_node(scene, j, incident, scattered, |x, y| {
             if is_inside_contour(scene, x, y) {
-                continue;
+                return None;
             }
             let (inc_re, inc_im) = scene.incident(x, y);
-            let scat = compute_scattered_wave(scene, x, y);
-            incident[i] = Complex32::new(inc_re as f32, inc_im as f32);
-            scattered[i] = Complex32::new(scat.re as f32, scat.im as f32);
-        }
+            Some((
+                Complex64::new(inc_re, inc_im),
+                compute_scattered_wave(scene, x, y),
+            ))
+        });
     }
 }
 
