@@ -13,6 +13,7 @@ pub mod error;
 pub mod fact;
 pub mod output;
 pub mod profile;
+pub mod report;
 
 use cli::{Cli, Command};
 
