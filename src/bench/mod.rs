@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use hpc_kernels::scatter::{Problem, RunSettings, Variant};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use ceilings::{CacheSizes, CeilingSettings, Ceilings};
@@ -62,7 +62,7 @@ pub struct BenchSettings<'a> {
 }
 
 /// Everything `hpc-advisor bench` measured: plain data for tables, JSON, the report and the advisor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
     pub budget_seconds: f64,
     /// Wall seconds the whole benchmark took.

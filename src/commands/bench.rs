@@ -405,7 +405,7 @@ fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
         compute: optional(p.compute_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
         memory: optional(p.memory_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
         l1: optional(p.l1_roof_gflops, |g| format!("{g:.1} GFLOP/s")),
-        bound: p.bound.unwrap_or("–").to_string(),
+        bound: p.bound.clone().unwrap_or_else(|| "–".to_string()),
     });
     writeln!(out, "{}", table(rows))?;
 
