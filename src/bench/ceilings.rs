@@ -43,7 +43,7 @@ pub struct CeilingSettings {
 }
 
 /// Cache capacities in bytes, per core for L1 and L2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CacheSizes {
     pub l1_data: usize,
     pub l2: usize,
@@ -115,7 +115,7 @@ fn parse_cache_size(text: &str) -> Option<usize> {
 }
 
 /// A throughput ceiling on one core and on all usable cores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThroughputCeiling {
     /// E.g. `fma 256-bit (avx2+fma)` or `triad beyond LLC`.
     pub name: String,
@@ -127,7 +127,7 @@ pub struct ThroughputCeiling {
 }
 
 /// The FMA peak of one SIMD width.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FmaPeak {
     pub width_bits: u32,
     pub instruction_set: String,
@@ -135,7 +135,7 @@ pub struct FmaPeak {
 }
 
 /// Bandwidth of the triad at one working-set size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bandwidth {
     /// `dram` (beyond the last-level cache), `l2` or `l1`.
     pub level: String,
@@ -145,7 +145,7 @@ pub struct Bandwidth {
 }
 
 /// The cost of starting and finishing one unit of parallel work.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Overhead {
     /// `thread spawn+join`, `rayon task`, `process spawn`, `mpirun -n 1`.
     pub name: String,
@@ -156,7 +156,7 @@ pub struct Overhead {
 }
 
 /// Everything measured about the machine's limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ceilings {
     pub caches: CacheSizes,
     /// Narrowest to widest.

@@ -62,7 +62,7 @@ pub struct BenchSettings<'a> {
 }
 
 /// Everything `hpc-advisor bench` measured: plain data for tables, JSON, the report and the advisor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BenchReport {
     pub budget_seconds: f64,
     /// Wall seconds the whole benchmark took.

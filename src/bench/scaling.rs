@@ -28,7 +28,7 @@ const SIZE_FACTORS: [f64; 3] = [0.5, 0.75, 1.0];
 const SCALING_LIMITS: RepetitionLimits = RepetitionLimits { min: 1, max: 20 };
 
 /// One thread count of a threaded variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThreadPoint {
     pub threads: usize,
     /// More threads than usable cores (SMT siblings or oversubscription).
@@ -43,7 +43,7 @@ pub struct ThreadPoint {
 }
 
 /// A threaded variant over thread counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThreadScaling {
     pub variant: String,
     pub points: Vec<ThreadPoint>,
@@ -54,7 +54,7 @@ pub struct ThreadScaling {
 }
 
 /// The best variant at one problem size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SizePoint {
     pub nx: usize,
     pub ny: usize,
@@ -66,7 +66,7 @@ pub struct SizePoint {
 }
 
 /// Problem-size scaling of the fastest variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SizeScaling {
     pub variant: String,
     pub points: Vec<SizePoint>,
@@ -78,7 +78,7 @@ pub struct SizeScaling {
 }
 
 /// One variant on the roofline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RooflinePoint {
     pub variant: String,
     pub workers: usize,
@@ -99,7 +99,7 @@ pub struct RooflinePoint {
 }
 
 /// Everything about how the kernel scales.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scaling {
     pub threads: Vec<ThreadScaling>,
     /// Thread series left out because the budget could not hold one run per count, and why.

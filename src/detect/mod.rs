@@ -48,7 +48,7 @@ pub use topology::{Caches, Topology};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything detected about the machine this process runs on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Machine {
     pub schema_version: u32,
     pub cpu: Cpu,

@@ -18,7 +18,7 @@ use crate::profile::record::VariantProfilesRecord;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Everything one `hpc-advisor analyse` run found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     /// Always [`REPORT_SCHEMA_VERSION`] for this build.
@@ -49,7 +49,7 @@ pub struct Report {
 }
 
 /// How the run was asked for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSummary {
     /// The problem as one line, e.g. "128x128 cells, 128 segments, lambda 0.5, contour default".
@@ -68,7 +68,7 @@ pub struct RunSummary {
 }
 
 /// One stage of a run (detect, profile, bench, mpi, gpu, advise) and how it ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     pub name: String,
@@ -77,7 +77,7 @@ pub struct Stage {
 }
 
 /// A failed stage is recorded and the run goes on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StageOutcome {
     Completed,
@@ -86,7 +86,7 @@ pub enum StageOutcome {
 }
 
 /// The MPI variant run as a real job through the launcher.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MpiRun {
     /// The launch command, as run.
@@ -111,7 +111,7 @@ pub struct MpiRun {
 }
 
 /// The GPU variant's measured breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GpuRun {
     /// The adapter used, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, cpu)".
@@ -129,7 +129,7 @@ pub struct GpuRun {
 }
 
 /// A file of the run folder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Artefact {
     /// Path relative to the run folder, e.g. `flamegraphs/naive.svg`.
@@ -138,7 +138,7 @@ pub struct Artefact {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtefactKind {
     ReportJson,
