@@ -14,6 +14,7 @@ pub mod fact;
 pub mod output;
 pub mod profile;
 pub mod report;
+pub mod versioned_json;
 
 use cli::{Cli, Command};
 

@@ -8,9 +8,9 @@
 //! silent default. docs/facts.md describes every field.
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::fact::Fact;
+use crate::versioned_json::{DocumentError, from_versioned_json};
 
 /// The version of the facts format this build reads and writes.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;
@@ -281,47 +281,11 @@ pub struct UserProgram {
 }
 
 /// Why a facts file could not be read.
-#[derive(Debug, Error)]
-pub enum FactsError {
-    #[error("not valid JSON: {0}")]
-    NotJson(serde_json::Error),
-    #[error("`schema_version` is {found}, but this build reads version {FACTS_SCHEMA_VERSION}")]
-    UnknownSchemaVersion { found: String },
-    #[error("field `{path}`: {message}")]
-    Field { path: String, message: String },
-}
+pub type FactsError = DocumentError;
 
 impl Facts {
     /// Reads facts from JSON, naming the offending field when it cannot.
     pub fn from_json(text: &str) -> Result<Facts, FactsError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(FactsError::NotJson)?;
-        match value.get("schema_version") {
-            Some(version) if version.as_u64() == Some(u64::from(FACTS_SCHEMA_VERSION)) => {}
-            Some(version) => {
-                return Err(FactsError::UnknownSchemaVersion {
-                    found: version.to_string(),
-                });
-            }
-            None => {
-                return Err(FactsError::Field {
-                    path: "schema_version".into(),
-                    message: "missing field `schema_version`".into(),
-                });
-            }
-        }
-        serde_path_to_error::deserialize(value).map_err(|error| {
-            let parent = error.path().to_string();
-            let message = error.into_inner().to_string();
-            // serde reports a missing field at its parent: name the field itself.
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.strip_suffix('`'));
-            let path = match (missing, parent.as_str()) {
-                (Some(field), ".") => field.to_string(),
-                (Some(field), parent) => format!("{parent}.{field}"),
-                (None, _) => parent,
-            };
-            FactsError::Field { path, message }
-        })
+        from_versioned_json(text, FACTS_SCHEMA_VERSION)
     }
 }

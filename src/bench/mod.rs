@@ -11,6 +11,7 @@ pub mod ceilings;
 pub mod runner;
 pub mod scaling;
 pub mod stats;
+pub mod tables;
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod mpi;
 pub mod run;
 pub mod scheduler;
+pub mod summary;
 pub mod system;
 pub mod tools;
 pub mod topology;
