@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Detect(args) => commands::detect::run(&args),
         Command::Profile(args) => commands::profile::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Noop => Ok(()),
     }
 }
