@@ -178,7 +178,7 @@ fn ladder(out: &mut String, bench: &BenchReport) -> anyhow::Result<()> {
     if !cautions.is_empty() {
         let _ = writeln!(
             out,
-            "<details><summary>Warnings: {} series less trustworthy than they look</summary><ul>",
+            "<details><summary>Warnings ({}): figures less trustworthy than they look</summary><ul>",
             cautions.len()
         );
         for line in cautions {
