@@ -34,6 +34,8 @@ pub enum Command {
     Detect(DetectArgs),
     /// Walk the decision tree over saved facts and print the path and the ranked actions.
     Advise(AdviseArgs),
+    /// Re-render a saved run (its report.json) for a terminal, as Markdown, HTML or JSON.
+    Report(ReportArgs),
     /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -54,13 +56,41 @@ pub struct DetectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("input").required(true).args(["facts", "from"]))]
 pub struct AdviseArgs {
     /// Facts file (JSON, see docs/facts.md) to advise on.
     #[arg(long, value_name = "FILE.json")]
-    pub facts: PathBuf,
+    pub facts: Option<PathBuf>,
+    /// A saved run's report.json: advise on the facts it holds.
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Terminal)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run's report.json; its flamegraphs are read from the same folder.
+    #[arg(long, value_name = "REPORT.json")]
+    pub from: PathBuf,
+    /// What to render.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
+    pub format: ReportFormat,
+}
+
+/// The renderings of a saved report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The one-screen summary.
+    Terminal,
+    /// report.md: GitHub-readable Markdown.
+    #[value(alias = "markdown")]
+    Md,
+    /// report.html: one self-contained page.
+    Html,
+    /// report.json: the whole model again, as this build writes it.
+    Json,
 }
 
 /// How a command prints its result.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// `known` tag keeps serde's error path pointing into the value, so a
 /// mistyped field is named exactly (`machine.cores.known.usable`); a known
 /// "none" is `{"known": null}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Fact<T> {
     Known(T),

@@ -13,6 +13,8 @@ pub mod error;
 pub mod fact;
 pub mod output;
 pub mod profile;
+pub mod report;
+pub mod versioned_json;
 
 use cli::{Cli, Command};
 
@@ -25,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Detect(args) => commands::detect::run(&args),
         Command::Profile(args) => commands::profile::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Noop => Ok(()),
     }
 }

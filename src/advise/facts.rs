@@ -8,15 +8,15 @@
 //! silent default. docs/facts.md describes every field.
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::fact::Fact;
+use crate::versioned_json::{DocumentError, from_versioned_json};
 
 /// The version of the facts format this build reads and writes.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;
 
 /// Everything the decision tree may read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Facts {
     /// Always [`FACTS_SCHEMA_VERSION`] for this build.
@@ -30,7 +30,7 @@ pub struct Facts {
 }
 
 /// What detection found about the hardware and the software around it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MachineFacts {
     /// One line naming the machine, e.g. "AMD EPYC 7B13, 2 vCPUs under KVM".
@@ -49,7 +49,7 @@ pub struct MachineFacts {
     pub perf_permitted: Fact<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cores {
     /// Cores this process may really use: the smallest of every limit.
@@ -60,7 +60,7 @@ pub struct Cores {
     pub binding_limit: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Simd {
     /// The widest usable instruction set, e.g. "AVX-512F", "NEON".
@@ -69,7 +69,7 @@ pub struct Simd {
     pub f64_lanes: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gpu {
     pub vendor: String,
@@ -78,7 +78,7 @@ pub struct Gpu {
     pub software: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mpi {
     /// Implementation and version, e.g. "Open MPI 4.1.4".
@@ -89,7 +89,7 @@ pub struct Mpi {
     pub can_launch: Fact<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
     /// "Slurm", "PBS", ...
@@ -98,7 +98,7 @@ pub struct Allocation {
     pub tasks: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PythonStack {
     /// e.g. "CPython 3.11.2".
@@ -108,7 +108,7 @@ pub struct PythonStack {
 }
 
 /// The workload the measurements were taken on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProblemFacts {
     /// e.g. "scatter 128x128, 128 segments".
@@ -124,7 +124,7 @@ pub struct ProblemFacts {
 }
 
 /// What the benchmarks measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Measurements {
     /// One entry per variant run, `naive` included.
@@ -141,7 +141,7 @@ pub struct Measurements {
 }
 
 /// The techniques a variant applies; a variant may combine several.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Technique {
     /// Whole-array operations (NumPy style).
@@ -170,7 +170,7 @@ impl Technique {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantMeasurement {
     pub name: String,
@@ -185,7 +185,7 @@ pub struct VariantMeasurement {
 }
 
 /// A speedup with its confidence interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Speedup {
     pub estimate: f64,
@@ -193,14 +193,14 @@ pub struct Speedup {
     pub interval: Fact<[f64; 2]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Agreement {
     Pass,
     Fail { reason: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadScaling {
     /// The threaded variant the scaling was measured on.
@@ -215,7 +215,7 @@ pub struct ThreadScaling {
     pub serial_fraction: Fact<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ceilings {
     /// Measured FMA-chain peak of one core at the widest SIMD width.
@@ -225,7 +225,7 @@ pub struct Ceilings {
 }
 
 /// Measured cost of starting one unit of parallel work, in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Overheads {
     pub thread_spawn_seconds: Fact<f64>,
@@ -234,7 +234,7 @@ pub struct Overheads {
     pub mpirun_launch_seconds: Fact<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GpuOffload {
     /// The GPU variant (also listed in `variants`, where its agreement is).
@@ -249,7 +249,7 @@ pub struct GpuOffload {
 }
 
 /// What profiling found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFacts {
     /// What was profiled, e.g. "variant naive".
@@ -260,7 +260,7 @@ pub struct ProfileFacts {
     pub peak_heap_bytes: Fact<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hotspot {
     pub function: String,
@@ -269,7 +269,7 @@ pub struct Hotspot {
 }
 
 /// A user's own program run under `hpc-advisor profile -- CMD`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserProgram {
     pub command: String,
@@ -281,47 +281,11 @@ pub struct UserProgram {
 }
 
 /// Why a facts file could not be read.
-#[derive(Debug, Error)]
-pub enum FactsError {
-    #[error("not valid JSON: {0}")]
-    NotJson(serde_json::Error),
-    #[error("`schema_version` is {found}, but this build reads version {FACTS_SCHEMA_VERSION}")]
-    UnknownSchemaVersion { found: String },
-    #[error("field `{path}`: {message}")]
-    Field { path: String, message: String },
-}
+pub type FactsError = DocumentError;
 
 impl Facts {
     /// Reads facts from JSON, naming the offending field when it cannot.
     pub fn from_json(text: &str) -> Result<Facts, FactsError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(FactsError::NotJson)?;
-        match value.get("schema_version") {
-            Some(version) if version.as_u64() == Some(u64::from(FACTS_SCHEMA_VERSION)) => {}
-            Some(version) => {
-                return Err(FactsError::UnknownSchemaVersion {
-                    found: version.to_string(),
-                });
-            }
-            None => {
-                return Err(FactsError::Field {
-                    path: "schema_version".into(),
-                    message: "missing field `schema_version`".into(),
-                });
-            }
-        }
-        serde_path_to_error::deserialize(value).map_err(|error| {
-            let parent = error.path().to_string();
-            let message = error.into_inner().to_string();
-            // serde reports a missing field at its parent: name the field itself.
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.strip_suffix('`'));
-            let path = match (missing, parent.as_str()) {
-                (Some(field), ".") => field.to_string(),
-                (Some(field), parent) => format!("{parent}.{field}"),
-                (None, _) => parent,
-            };
-            FactsError::Field { path, message }
-        })
+        from_versioned_json(text, FACTS_SCHEMA_VERSION)
     }
 }

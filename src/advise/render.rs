@@ -85,14 +85,16 @@ pub fn markdown(recommendation: &Recommendation) -> String {
     out
 }
 
-fn answer_text(answer: &Answer) -> String {
+/// An answer in words: the branch's text, or why it is unknown.
+pub fn answer_text(answer: &Answer) -> String {
     match answer {
         Answer::Decided { text, .. } => text.clone(),
         Answer::Unknown { because } => format!("unknown: {because}"),
     }
 }
 
-fn evidence_text(evidence: &Evidence) -> String {
+/// A fact read: `name = value unit (source)`, or why it is unknown.
+pub fn evidence_text(evidence: &Evidence) -> String {
     match &evidence.reading {
         Fact::Known(reading) => {
             format!("{} = {} ({})", evidence.fact, reading.value, reading.source)
@@ -102,7 +104,7 @@ fn evidence_text(evidence: &Evidence) -> String {
 }
 
 /// What every format shows of an action, labelled.
-fn action_fields(action: &Action) -> [(&'static str, String); 4] {
+pub fn action_fields(action: &Action) -> [(&'static str, String); 4] {
     let gain = match &action.gain {
         Fact::Known(gain) => gain.text.clone(),
         Fact::Unknown(because) => format!("not measured: {because}"),
@@ -115,7 +117,8 @@ fn action_fields(action: &Action) -> [(&'static str, String); 4] {
     ]
 }
 
-fn crossover_text(recommendation: &Recommendation) -> String {
+/// The work-item crossover in words, with its rule.
+pub fn crossover_text(recommendation: &Recommendation) -> String {
     match &recommendation.crossover {
         Fact::Known(crossover) => format!("{} (rule: {})", crossover.statement, crossover.rule),
         Fact::Unknown(because) => format!("unknown: {because}"),
@@ -123,6 +126,6 @@ fn crossover_text(recommendation: &Recommendation) -> String {
 }
 
 /// Escapes the characters that would break a Markdown table cell.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }

@@ -10,7 +10,7 @@ use super::tree::{ActionTemplate, GainRule, Node, TREE, Tree};
 use crate::fact::Fact;
 
 /// The advice: the path through the tree with its evidence, and what to do, best measured gain first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// The machine, as the facts describe it.
     pub machine: String,
@@ -25,7 +25,7 @@ pub struct Recommendation {
 }
 
 /// One node visited: its question, the answer and the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub node: String,
     pub title: String,
@@ -34,7 +34,7 @@ pub struct Step {
     pub evidence: Vec<Evidence>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     Decided { branch: String, text: String },
@@ -42,13 +42,13 @@ pub enum Answer {
 }
 
 /// A fact a node read, by name, with its value and source or the reason it is unknown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub fact: String,
     pub reading: Fact<Reading>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     pub id: String,
     pub title: String,
@@ -61,7 +61,7 @@ pub struct Action {
 }
 
 /// An expected gain, measured on this machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gain {
     /// Speedup over the naive variant, the ranking key.
     pub over_naive: f64,
@@ -69,7 +69,7 @@ pub struct Gain {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Crossover {
     /// The rule the thresholds follow.
     pub rule: String,
@@ -80,7 +80,7 @@ pub struct Crossover {
     pub statement: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExcludedVariant {
     pub name: String,
     pub because: String,

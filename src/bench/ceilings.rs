@@ -16,7 +16,7 @@ use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Progress;
 use super::stats::Summary;
@@ -43,7 +43,7 @@ pub struct CeilingSettings {
 }
 
 /// Cache capacities in bytes, per core for L1 and L2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CacheSizes {
     pub l1_data: usize,
     pub l2: usize,
@@ -115,40 +115,40 @@ fn parse_cache_size(text: &str) -> Option<usize> {
 }
 
 /// A throughput ceiling on one core and on all usable cores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThroughputCeiling {
     /// E.g. `fma 256-bit (avx2+fma)` or `triad beyond LLC`.
     pub name: String,
     /// GFLOP/s or GB/s, see `unit`.
-    pub unit: &'static str,
+    pub unit: String,
     pub single_core: Summary,
     pub all_cores: Summary,
     pub threads: usize,
 }
 
 /// The FMA peak of one SIMD width.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FmaPeak {
     pub width_bits: u32,
-    pub instruction_set: &'static str,
+    pub instruction_set: String,
     pub gflops: ThroughputCeiling,
 }
 
 /// Bandwidth of the triad at one working-set size.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bandwidth {
     /// `dram` (beyond the last-level cache), `l2` or `l1`.
-    pub level: &'static str,
+    pub level: String,
     /// Bytes of the three arrays per thread.
     pub working_set_bytes: usize,
     pub gigabytes_per_second: ThroughputCeiling,
 }
 
 /// The cost of starting and finishing one unit of parallel work.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Overhead {
     /// `thread spawn+join`, `rayon task`, `process spawn`, `mpirun -n 1`.
-    pub name: &'static str,
+    pub name: String,
     /// Seconds per task; `None` when it could not be measured.
     pub seconds: Option<Summary>,
     /// Why it was not measured.
@@ -156,7 +156,7 @@ pub struct Overhead {
 }
 
 /// Everything measured about the machine's limits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ceilings {
     pub caches: CacheSizes,
     /// Narrowest to widest.
@@ -219,10 +219,10 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
             let all = parallel_samples(threads, slice, |_| (), |_| (width.run)(iterations));
             FmaPeak {
                 width_bits: width.bits,
-                instruction_set: width.name,
+                instruction_set: width.name.to_string(),
                 gflops: ThroughputCeiling {
                     name: format!("fma {}-bit ({})", width.bits, width.name),
-                    unit: "GFLOP/s",
+                    unit: "GFLOP/s".to_string(),
                     single_core: rate_summary(&single, 1.0, rate),
                     all_cores: rate_summary(&all, threads as f64, rate),
                     threads,
@@ -251,11 +251,11 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
             let per_thread = if shared { bytes / threads } else { bytes };
             let all = triad_ceiling(per_thread, threads, slice);
             Bandwidth {
-                level,
+                level: level.to_string(),
                 working_set_bytes: bytes,
                 gigabytes_per_second: ThroughputCeiling {
                     name: format!("triad {level}"),
-                    unit: "GB/s",
+                    unit: "GB/s".to_string(),
                     single_core: single,
                     all_cores: all,
                     threads,
@@ -547,7 +547,7 @@ mod overheads {
             }
         }
         Overhead {
-            name,
+            name: name.to_string(),
             seconds: Summary::of(&samples),
             unavailable: None,
         }
@@ -555,7 +555,7 @@ mod overheads {
 
     fn unavailable(name: &'static str, reason: String) -> Overhead {
         Overhead {
-            name,
+            name: name.to_string(),
             seconds: None,
             unavailable: Some(reason),
         }

@@ -11,12 +11,13 @@ pub mod ceilings;
 pub mod runner;
 pub mod scaling;
 pub mod stats;
+pub mod tables;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use hpc_kernels::scatter::{Problem, RunSettings, Variant};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use ceilings::{CacheSizes, CeilingSettings, Ceilings};
@@ -62,7 +63,7 @@ pub struct BenchSettings<'a> {
 }
 
 /// Everything `hpc-advisor bench` measured: plain data for tables, JSON, the report and the advisor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BenchReport {
     pub budget_seconds: f64,
     /// Wall seconds the whole benchmark took.

@@ -15,7 +15,7 @@ use hpc_kernels::scatter::{
     Agreement, Availability, Field, Problem, RunOutput, RunSettings, Variant, VariantError,
     registry,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Progress;
 use super::stats::{CPU_SHARE_WARNING, Interval, Summary, median};
@@ -97,7 +97,7 @@ pub fn process_cpu_seconds() -> Option<f64> {
 }
 
 /// How a variant's field compared with the reference's.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgreementRecord {
     pub max_relative_difference: f64,
     pub checksum_relative_difference: f64,
@@ -133,7 +133,7 @@ impl Reference {
 }
 
 /// Why a variant has no timing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     pub message: String,
     /// Present when the variant ran but its field disagreed with the reference.
@@ -141,7 +141,7 @@ pub struct Failure {
 }
 
 /// Repeated, checked timings of one variant on one problem with one setting.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Measurement {
     pub repetitions: usize,
     /// Wall seconds per run.
@@ -304,7 +304,7 @@ pub fn next_repetitions(
 }
 
 /// Speedup over naive, with the range the two medians' intervals allow.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Speedup {
     pub median: f64,
     /// `naive_low / variant_high` to `naive_high / variant_low`; `None` when either has no interval.
@@ -327,7 +327,7 @@ impl Speedup {
 }
 
 /// A measured variant: its timing and what it means in throughput.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantResult {
     pub measurement: Measurement,
     /// Pair evaluations per run (outside nodes x segments).
@@ -356,7 +356,7 @@ impl VariantResult {
 }
 
 /// What happened to one variant of the ladder.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     Measured(Box<VariantResult>),
@@ -370,7 +370,7 @@ pub enum Outcome {
 }
 
 /// One rung of the ladder.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LadderEntry {
     pub variant: String,
     /// Parallel workers the run used.
@@ -391,7 +391,7 @@ impl LadderEntry {
 }
 
 /// Every requested variant on one problem, naive first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ladder {
     /// The problem, as `nx x ny cells, nc segments, ...`.
     pub problem: String,

@@ -9,7 +9,7 @@
 
 use hpc_kernels::scatter::cost::FLOPS_PER_PAIR;
 use hpc_kernels::scatter::{Problem, RunSettings, Variant, registry};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Progress;
 use super::ceilings::Ceilings;
@@ -28,7 +28,7 @@ const SIZE_FACTORS: [f64; 3] = [0.5, 0.75, 1.0];
 const SCALING_LIMITS: RepetitionLimits = RepetitionLimits { min: 1, max: 20 };
 
 /// One thread count of a threaded variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThreadPoint {
     pub threads: usize,
     /// More threads than usable cores (SMT siblings or oversubscription).
@@ -43,7 +43,7 @@ pub struct ThreadPoint {
 }
 
 /// A threaded variant over thread counts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ThreadScaling {
     pub variant: String,
     pub points: Vec<ThreadPoint>,
@@ -54,7 +54,7 @@ pub struct ThreadScaling {
 }
 
 /// The best variant at one problem size.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SizePoint {
     pub nx: usize,
     pub ny: usize,
@@ -66,7 +66,7 @@ pub struct SizePoint {
 }
 
 /// Problem-size scaling of the fastest variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SizeScaling {
     pub variant: String,
     pub points: Vec<SizePoint>,
@@ -78,7 +78,7 @@ pub struct SizeScaling {
 }
 
 /// One variant on the roofline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RooflinePoint {
     pub variant: String,
     pub workers: usize,
@@ -93,13 +93,13 @@ pub struct RooflinePoint {
     /// stays in cache, as the scatter kernel's segment table does.
     pub l1_roof_gflops: Option<f64>,
     /// `compute` or `memory`: the lower roof at this intensity.
-    pub bound: Option<&'static str>,
+    pub bound: Option<String>,
     /// Attained over the measured FMA peak for the variant's cores.
     pub fraction_of_fma_peak: Option<f64>,
 }
 
 /// Everything about how the kernel scales.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scaling {
     pub threads: Vec<ThreadScaling>,
     /// Thread series left out because the budget could not hold one run per count, and why.
@@ -487,7 +487,7 @@ pub fn roofline(ladder: &Ladder, ceilings: &Ceilings) -> Vec<RooflinePoint> {
                 compute_roof_gflops: compute,
                 memory_roof_gflops: memory,
                 l1_roof_gflops: roof("l1"),
-                bound,
+                bound: bound.map(str::to_string),
                 fraction_of_fma_peak: compute.map(|c| result.gflops / c),
             })
         })
@@ -547,15 +547,15 @@ mod tests {
     fn ceilings(fma: (f64, f64), dram: (f64, f64), l1: (f64, f64)) -> Ceilings {
         use crate::bench::ceilings::{Bandwidth, CacheSizes, FmaPeak, ThroughputCeiling};
         use crate::bench::stats::Summary;
-        let ceiling = |(single, all): (f64, f64), unit| ThroughputCeiling {
+        let ceiling = |(single, all): (f64, f64), unit: &str| ThroughputCeiling {
             name: String::new(),
-            unit,
+            unit: unit.to_string(),
             single_core: Summary::of(&[single]).unwrap(),
             all_cores: Summary::of(&[all]).unwrap(),
             threads: 2,
         };
-        let bandwidth = |level, rates| Bandwidth {
-            level,
+        let bandwidth = |level: &str, rates| Bandwidth {
+            level: level.to_string(),
             working_set_bytes: 0,
             gigabytes_per_second: ceiling(rates, "GB/s"),
         };
@@ -563,7 +563,7 @@ mod tests {
             caches: CacheSizes::FALLBACK,
             fma: vec![FmaPeak {
                 width_bits: 256,
-                instruction_set: "avx2+fma",
+                instruction_set: "avx2+fma".to_string(),
                 gflops: ceiling(fma, "GFLOP/s"),
             }],
             bandwidth: vec![bandwidth("dram", dram), bandwidth("l1", l1)],
@@ -607,7 +607,7 @@ mod tests {
             } else {
                 "memory"
             };
-            assert_eq!(point.bound, Some(expected_bound));
+            assert_eq!(point.bound.as_deref(), Some(expected_bound));
             let fraction = point.fraction_of_fma_peak.unwrap();
             assert!((fraction - point.gflops / peak).abs() < 1e-12);
         }

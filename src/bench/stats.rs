@@ -7,7 +7,7 @@
 //! median in units of the median absolute deviation, hyperfine's threshold),
 //! and warnings when the spread makes comparisons unreliable.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The confidence the median's interval aims for.
 pub const TARGET_CONFIDENCE: f64 = 0.95;
@@ -26,7 +26,7 @@ pub const QUIET_MACHINE_ADVICE: &str =
     "timings with warnings are unreliable for comparisons: re-run on a quiet machine";
 
 /// An interval `[low, high]` that holds the true value with probability `confidence`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interval {
     pub low: f64,
     pub high: f64,
@@ -35,7 +35,7 @@ pub struct Interval {
 }
 
 /// Summary of one series of samples (seconds, or a rate such as GB/s).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub samples: Vec<f64>,
     pub min: f64,

@@ -1,33 +1,26 @@
 //! `hpc-advisor advise --facts FILE.json`: the recommendation recomputed offline from saved facts.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use anyhow::Context;
 
 use crate::advise::{FACTS_SCHEMA_VERSION, Facts, FactsError, advise, render};
 use crate::cli::{AdviseArgs, OutputFormat};
+use crate::commands::report::read_report;
 use crate::error::user_error;
 
 pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
-    let path = &args.facts;
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        user_error(
-            format!("cannot read the facts file {}: {e}", path.display()),
-            "give an existing facts JSON file with --facts (see docs/facts.md)",
-        )
-    })?;
-    let facts = Facts::from_json(&text).map_err(|error| {
-        let hint = match &error {
-            FactsError::NotJson(_) => "the facts file must be one JSON object; see docs/facts.md".to_string(),
-            FactsError::UnknownSchemaVersion { .. } => format!(
-                "write facts with `\"schema_version\": {FACTS_SCHEMA_VERSION}` (docs/facts.md), or use the hpc-advisor that wrote them"
-            ),
-            FactsError::Field { .. } => {
-                "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)".to_string()
-            }
-        };
-        user_error(format!("invalid facts file {}: {error}", path.display()), hint)
-    })?;
+    let facts = match (&args.facts, &args.from) {
+        (Some(path), None) => read_facts(path)?,
+        (None, Some(path)) => read_report(path)?.facts,
+        _ => {
+            return Err(user_error(
+                "give exactly one of --facts FILE.json or --from REPORT.json",
+                "--facts reads a facts file (docs/facts.md), --from a saved run's report.json",
+            ));
+        }
+    };
     let recommendation = advise(&facts);
     let text = match args.format {
         OutputFormat::Terminal => render::terminal(&recommendation),
@@ -40,4 +33,25 @@ pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
     };
     io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
+}
+
+fn read_facts(path: &Path) -> anyhow::Result<Facts> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        user_error(
+            format!("cannot read the facts file {}: {e}", path.display()),
+            "give an existing facts JSON file with --facts (see docs/facts.md)",
+        )
+    })?;
+    Facts::from_json(&text).map_err(|error| {
+        let hint = match &error {
+            FactsError::NotJson(_) => "the facts file must be one JSON object; see docs/facts.md".to_string(),
+            FactsError::UnknownSchemaVersion { .. } => format!(
+                "write facts with `\"schema_version\": {FACTS_SCHEMA_VERSION}` (docs/facts.md), or use the hpc-advisor that wrote them"
+            ),
+            FactsError::Field { .. } => {
+                "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)".to_string()
+            }
+        };
+        user_error(format!("invalid facts file {}: {error}", path.display()), hint)
+    })
 }

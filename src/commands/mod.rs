@@ -5,4 +5,5 @@ pub mod bench;
 pub mod detect;
 pub mod kernel;
 pub mod profile;
+pub mod report;
 pub mod worker;

@@ -14,7 +14,7 @@ use super::{format_cpu_list, read_text};
 use crate::fact::Fact;
 
 /// Where a limit on usable cores comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitSource {
     /// Logical CPUs online.
@@ -45,7 +45,7 @@ impl LimitSource {
 }
 
 /// One source's limit on usable cores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoreLimit {
     pub source: LimitSource,
     /// Cores this source allows; `null` when it sets no limit.
@@ -55,7 +55,7 @@ pub struct CoreLimit {
 }
 
 /// The usable core count, the limit that binds, and every limit considered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsableCores {
     /// The smallest known limit (at least 1).
     pub count: usize,

@@ -12,7 +12,7 @@ use super::read_text;
 use crate::fact::Fact;
 
 /// Which cgroup hierarchies this process sits in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CgroupVersion {
     V1,

@@ -13,7 +13,7 @@ use super::read_text;
 use crate::fact::Fact;
 
 /// What the processor is and what its vector units can do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cpu {
     /// `x86_64`, `aarch64`, … (the architecture this binary was built for).
     pub architecture: String,
@@ -31,7 +31,7 @@ pub struct Cpu {
 }
 
 /// One ISA extension: whether the CPU has it and whether this process may use it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IsaExtension {
     /// The `std::arch` / target-feature name, e.g. `avx512f`, `sve`.
     pub name: String,
@@ -42,7 +42,7 @@ pub struct IsaExtension {
 }
 
 /// The widest vector unit this process can use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Simd {
     /// The instruction set giving that width: `avx512f`, `avx2`, `avx`, `sse2`, `sve`, `neon`, or `none`.
     pub instruction_set: String,
@@ -58,7 +58,7 @@ pub struct Simd {
 }
 
 /// Clock frequencies in MHz.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Frequency {
     /// Nominal (base) frequency: sysfs `base_frequency`, else cpuid leaf 0x16.
     pub base_mhz: Fact<f64>,

@@ -15,7 +15,7 @@ use super::{joined, read_text};
 use crate::fact::Fact;
 
 /// The accelerators found and what was searched to find them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gpus {
     pub devices: Vec<Gpu>,
     /// Each place looked at and what it gave, e.g. "nvidia-smi: `nvidia-smi` not found on PATH".
@@ -23,7 +23,7 @@ pub struct Gpus {
 }
 
 /// One GPU or accelerator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gpu {
     /// `NVIDIA`, `AMD`, `Intel`, … or the PCI vendor id.
     pub vendor: String,
@@ -46,7 +46,7 @@ pub struct Gpu {
 /// Detection does not fill these: the kernels crate's GPU backend (cargo
 /// feature `gpu`) lists its adapters and the caller stores them in
 /// [`super::Machine::compute_adapters`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ComputeAdapter {
     /// `vulkan`, `metal`, `dx12`, `gl`.
     pub backend: String,

@@ -8,7 +8,7 @@ use super::cgroup::{self, CgroupLayout};
 use super::read_text;
 use crate::fact::Fact;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Memory {
     /// `MemTotal` of `/proc/meminfo`.
     pub total_bytes: Fact<u64>,
@@ -20,7 +20,7 @@ pub struct Memory {
     pub huge_pages: HugePages,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HugePages {
     /// `Hugepagesize` of `/proc/meminfo`.
     pub size_bytes: Fact<u64>,

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod mpi;
 pub mod run;
 pub mod scheduler;
+pub mod summary;
 pub mod system;
 pub mod tools;
 pub mod topology;
@@ -48,7 +49,7 @@ pub use topology::{Caches, Topology};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything detected about the machine this process runs on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Machine {
     pub schema_version: u32,
     pub cpu: Cpu,

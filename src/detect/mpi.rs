@@ -16,7 +16,7 @@ use crate::fact::Fact;
 /// Launchers looked for, in order of preference for the launch check.
 const LAUNCHERS: [&str; 3] = ["mpirun", "mpiexec", "srun"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Mpi {
     /// Every launcher looked for, found or not.
     pub launchers: Vec<Launcher>,
@@ -29,7 +29,7 @@ pub struct Mpi {
     pub environment: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Launcher {
     /// `mpirun`, `mpiexec` or `srun`.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct Launcher {
     pub version: Fact<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LaunchCheck {
     /// The command run, e.g. `mpirun --allow-run-as-root -n 1 /usr/bin/true`.
     pub command: String,

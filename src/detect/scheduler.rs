@@ -9,7 +9,7 @@ use super::read_text;
 use super::run::Runner;
 use crate::fact::Fact;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scheduler {
     /// The batch job this process runs in; `null` outside any job.
     pub job: Option<BatchJob>,
@@ -17,7 +17,7 @@ pub struct Scheduler {
     pub commands: Vec<SchedulerCommand>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BatchJob {
     /// `slurm`, `pbs`, `lsf` or `sge`.
     pub scheduler: String,
@@ -28,7 +28,7 @@ pub struct BatchJob {
     pub node_list: Fact<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SchedulerCommand {
     /// `sbatch`, `qsub` or `bsub`.
     pub name: String,

@@ -8,7 +8,7 @@ use super::cgroup::CgroupVersion;
 use super::read_text;
 use crate::fact::Fact;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct System {
     /// `PRETTY_NAME` of `/etc/os-release`, else the OS family.
     pub os: Fact<String>,

@@ -12,7 +12,7 @@ use super::run::{PROBE_TIMEOUT, Runner, first_nonempty_line};
 use super::{joined, read_text};
 use crate::fact::Fact;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tools {
     pub perf: Perf,
     pub py_spy: Tool,
@@ -23,14 +23,14 @@ pub struct Tools {
     pub python: Python,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub path: Fact<String>,
     pub version: Fact<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Perf {
     pub tool: Tool,
     /// `/proc/sys/kernel/perf_event_paranoid` (-1 … 4; above 2 blocks unprivileged users).
@@ -39,7 +39,7 @@ pub struct Perf {
     pub stat_check: Fact<PerfStatCheck>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PerfStatCheck {
     /// perf could count a software event for a child process.
     pub permitted: bool,
@@ -48,7 +48,7 @@ pub struct PerfStatCheck {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Python {
     /// The interpreter found (`python3`, else `python`).
     pub interpreter: Fact<String>,
@@ -57,7 +57,7 @@ pub struct Python {
     pub packages: Fact<Vec<PythonPackage>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PythonPackage {
     pub name: String,
     /// Importable by the interpreter.

@@ -15,7 +15,7 @@ pub const CPU_SYSFS: &str = "/sys/devices/system/cpu";
 pub const NODE_SYSFS: &str = "/sys/devices/system/node";
 
 /// How the hardware's cores are arranged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Topology {
     /// Logical CPUs online (hardware threads).
     pub logical_cpus: Fact<usize>,
@@ -30,7 +30,7 @@ pub struct Topology {
 }
 
 /// One cache level as seen from CPU 0.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cache {
     pub level: u8,
     /// `data`, `instruction` or `unified`.
@@ -43,7 +43,7 @@ pub struct Cache {
 }
 
 /// The caches and where their description came from (`sysfs` or `cpuid`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Caches {
     pub source: String,
     pub levels: Vec<Cache>,

@@ -41,7 +41,7 @@ const PERF_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What a program's run says about it: the facts the advisor reads for a user's command.
 ///
 /// Plain data (serde), measured by [`measure_command`] from one run of the command.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProgramFacts {
     /// The command and its arguments.
     pub command: Vec<String>,
@@ -60,7 +60,7 @@ pub struct ProgramFacts {
 }
 
 /// How the program spends its wall time, from its CPU utilisation (thresholds above).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProgramCharacter {
     /// More than [`PARALLEL_ABOVE_CORES`] cores busy on average.
@@ -110,7 +110,7 @@ impl ProgramCharacter {
 }
 
 /// The stack sampler used for a command, or why none was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum StackSampling {
     /// Stacks were sampled by `tool` (`perf` or `py-spy`).

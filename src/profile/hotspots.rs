@@ -95,7 +95,7 @@ impl Workload {
 }
 
 /// One function's share of the samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hotspot {
     pub function: String,
     /// Samples with this function as the innermost frame.

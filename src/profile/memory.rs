@@ -82,7 +82,7 @@ pub fn is_counting() -> bool {
 }
 
 /// Heap activity of one measured stretch of the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AllocationStats {
     /// Heap allocations (a reallocation counts as one).
     pub allocations: u64,

@@ -6,7 +6,7 @@ use super::external::{ProgramFacts, StackSampling};
 use super::hotspots::Hotspot;
 
 /// `profile.json` of `hpc-advisor profile --variant ...`: one record per profiled variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantProfilesRecord {
     pub problem: String,
     pub profiles: Vec<VariantProfileRecord>,
@@ -15,7 +15,7 @@ pub struct VariantProfilesRecord {
 }
 
 /// One variant's profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantProfileRecord {
     pub variant: String,
     /// Threads the variant used.
@@ -30,7 +30,7 @@ pub struct VariantProfileRecord {
 }
 
 /// How many samples were taken and how.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SamplingFigures {
     pub total: u64,
     pub requested_hz: i32,
@@ -43,7 +43,7 @@ pub struct SamplingFigures {
 }
 
 /// The same repetitions timed without and with the sampler.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OverheadFigures {
     pub unsampled_seconds: f64,
     pub sampled_seconds: f64,
@@ -56,7 +56,7 @@ pub struct OverheadFigures {
 }
 
 /// Heap use of one run of the variant, and the process's peak resident set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoryFigures {
     /// Whether the counting allocator is installed; without it the heap figures are zero.
     pub counting: bool,
@@ -71,7 +71,7 @@ pub struct MemoryFigures {
 }
 
 /// A differential flamegraph: shaped like `baseline`, coloured by `changed` minus `baseline`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DifferentialRecord {
     pub baseline: String,
     pub changed: String,
@@ -79,7 +79,7 @@ pub struct DifferentialRecord {
 }
 
 /// `profile.json` of `hpc-advisor profile -- CMD ...`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CommandProfileRecord {
     pub facts: ProgramFacts,
     pub stacks: StackSampling,

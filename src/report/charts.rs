@@ -1,0 +1,389 @@
+//! Charts for the HTML report, drawn as standalone SVG with plotters (no fonts or network needed).
+//!
+//! Each chart takes plain inputs, so the renderers can be tested from a
+//! fixture and the charts from fixed numbers: the ladder's speedups (like
+//! the training's summary figure, seed `000`), thread scaling against the
+//! ideal and the Amdahl fit, and the roofline of the measured ceilings.
+
+use plotters::prelude::*;
+use thiserror::Error;
+
+const WIDTH: u32 = 820;
+const FONT: &str = "sans-serif";
+const BAR_COLOUR: RGBColor = RGBColor(46, 109, 180);
+const FAILED_COLOUR: RGBColor = RGBColor(170, 170, 170);
+const FIT_COLOUR: RGBColor = RGBColor(214, 94, 40);
+
+/// A chart could not be drawn.
+#[derive(Debug, Error)]
+#[error("cannot draw the {chart} chart: {message}")]
+pub struct ChartError {
+    chart: &'static str,
+    message: String,
+}
+
+fn failed(chart: &'static str) -> impl Fn(DrawingAreaErrorKind<std::io::Error>) -> ChartError {
+    move |e| ChartError {
+        chart,
+        message: e.to_string(),
+    }
+}
+
+/// One bar of the ladder chart: a variant's speedup over the reference with its interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeedupBar {
+    pub label: String,
+    pub speedup: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Failed its agreement check: drawn grey, no speedup claimed.
+    pub failed: bool,
+}
+
+/// Horizontal bars of speedup over the reference on a log axis, with interval whiskers.
+pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
+    const NAME: &str = "speedup";
+    let mut svg = String::new();
+    let height = 80 + 34 * bars.len().max(1) as u32;
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed(NAME))?;
+        let shown = bars
+            .iter()
+            .filter(|b| !b.failed && b.speedup.is_finite() && b.speedup > 0.0);
+        let top = shown
+            .clone()
+            .map(|b| b.high.max(b.speedup))
+            .fold(1.0, f64::max)
+            * 3.0;
+        let bottom = shown.map(|b| b.low.min(b.speedup)).fold(1.0, f64::min) / 2.0;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Speedup over the naive port (log scale)", (FONT, 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(130)
+            .build_cartesian_2d((bottom..top).log_scale(), (0..bars.len()).into_segmented())
+            .map_err(failed(NAME))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("times faster than naive")
+            .y_labels(bars.len().max(1))
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => {
+                    bars.get(*i).map(|b| b.label.clone()).unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(failed(NAME))?;
+        for (i, bar) in bars.iter().enumerate() {
+            let (value, colour, text) = if bar.failed {
+                (bottom, FAILED_COLOUR, "failed agreement check".to_string())
+            } else {
+                (bar.speedup, BAR_COLOUR, format!("{:.1}x", bar.speedup))
+            };
+            let mut rect = Rectangle::new(
+                [
+                    (bottom, SegmentValue::Exact(i)),
+                    (value.max(bottom), SegmentValue::Exact(i + 1)),
+                ],
+                colour.filled(),
+            );
+            rect.set_margin(5, 5, 0, 0);
+            chart
+                .draw_series(std::iter::once(rect))
+                .map_err(failed(NAME))?;
+            if !bar.failed && bar.high > bar.low {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![
+                            (bar.low, SegmentValue::CenterOf(i)),
+                            (bar.high, SegmentValue::CenterOf(i)),
+                        ],
+                        BLACK.stroke_width(2),
+                    )))
+                    .map_err(failed(NAME))?;
+            }
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (value.max(bottom) * 1.08, SegmentValue::CenterOf(i)),
+                    (FONT, 13),
+                )))
+                .map_err(failed(NAME))?;
+        }
+        root.present().map_err(failed(NAME))?;
+    }
+    Ok(svg)
+}
+
+/// Measured speedup at a thread count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScalingPoint {
+    pub threads: usize,
+    pub speedup: f64,
+}
+
+/// Speedup against threads: measured points, the ideal line and the Amdahl fit.
+pub fn scaling_chart(
+    label: &str,
+    points: &[ScalingPoint],
+    serial_fraction: Option<f64>,
+) -> Result<String, ChartError> {
+    const NAME: &str = "thread scaling";
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed(NAME))?;
+        let max_threads = points.iter().map(|p| p.threads).max().unwrap_or(1).max(2);
+        let max_speedup = points
+            .iter()
+            .map(|p| p.speedup)
+            .fold(max_threads as f64, f64::max)
+            * 1.1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Thread scaling of {label}"), (FONT, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(1f64..max_threads as f64, 0f64..max_speedup)
+            .map_err(failed(NAME))?;
+        chart
+            .configure_mesh()
+            .x_desc("threads")
+            .y_desc("speedup over 1 thread")
+            .draw()
+            .map_err(failed(NAME))?;
+        chart
+            .draw_series(LineSeries::new(
+                [(1.0, 1.0), (max_threads as f64, max_threads as f64)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(failed(NAME))?
+            .label("ideal")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        if let Some(f) = serial_fraction {
+            let amdahl = (0..=100).map(|s| {
+                let n = 1.0 + (max_threads as f64 - 1.0) * f64::from(s) / 100.0;
+                (n, 1.0 / (f + (1.0 - f) / n))
+            });
+            chart
+                .draw_series(LineSeries::new(amdahl, FIT_COLOUR.stroke_width(2)))
+                .map_err(failed(NAME))?
+                .label(format!("Amdahl fit, serial fraction {:.1}%", f * 100.0))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], FIT_COLOUR));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.threads as f64, p.speedup)),
+                BAR_COLOUR.stroke_width(2),
+            ))
+            .map_err(failed(NAME))?
+            .label("measured")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BAR_COLOUR));
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.threads as f64, p.speedup), 4, BAR_COLOUR.filled())),
+            )
+            .map_err(failed(NAME))?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(failed(NAME))?;
+        root.present().map_err(failed(NAME))?;
+    }
+    Ok(svg)
+}
+
+/// A horizontal compute roof (GFLOP/s) or a slanted memory roof (GB/s).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Roof {
+    Compute {
+        label: String,
+        gflops: f64,
+    },
+    Memory {
+        label: String,
+        gbytes_per_second: f64,
+    },
+}
+
+/// A variant placed on the roofline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RooflinePoint {
+    pub label: String,
+    /// Floating-point operations per byte moved.
+    pub intensity: f64,
+    pub gflops: f64,
+}
+
+/// Log-log roofline: attained GFLOP/s against arithmetic intensity, under the measured roofs.
+pub fn roofline_chart(roofs: &[Roof], points: &[RooflinePoint]) -> Result<String, ChartError> {
+    const NAME: &str = "roofline";
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed(NAME))?;
+        let (x_lo, x_hi) = (
+            points.iter().map(|p| p.intensity).fold(0.05, f64::min) / 2.0,
+            points.iter().map(|p| p.intensity).fold(20.0, f64::max) * 2.0,
+        );
+        let peak = roofs
+            .iter()
+            .map(|r| match r {
+                Roof::Compute { gflops, .. } => *gflops,
+                Roof::Memory {
+                    gbytes_per_second, ..
+                } => gbytes_per_second * x_hi,
+            })
+            .chain(points.iter().map(|p| p.gflops))
+            .fold(1.0, f64::max);
+        let floor = points
+            .iter()
+            .map(|p| p.gflops)
+            .fold(peak, f64::min)
+            .min(peak / 100.0)
+            / 2.0;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Roofline: attained performance against the measured ceilings",
+                (FONT, 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x_lo..x_hi).log_scale(), (floor..peak * 2.0).log_scale())
+            .map_err(failed(NAME))?;
+        chart
+            .configure_mesh()
+            .x_desc("arithmetic intensity (flop per byte)")
+            .y_desc("GFLOP/s")
+            .draw()
+            .map_err(failed(NAME))?;
+        for (index, roof) in roofs.iter().enumerate() {
+            let colour = Palette99::pick(index).to_rgba();
+            let (line, label): (Vec<(f64, f64)>, &str) = match roof {
+                Roof::Compute { label, gflops } => (vec![(x_lo, *gflops), (x_hi, *gflops)], label),
+                Roof::Memory {
+                    label,
+                    gbytes_per_second,
+                } => (
+                    vec![
+                        (x_lo, gbytes_per_second * x_lo),
+                        (x_hi, gbytes_per_second * x_hi),
+                    ],
+                    label,
+                ),
+            };
+            chart
+                .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+                .map_err(failed(NAME))?
+                .label(label.to_string())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+        }
+        for point in points {
+            chart
+                .draw_series([EmptyElement::at((point.intensity, point.gflops))
+                    + Circle::new((0, 0), 5, BLACK.filled())
+                    + Text::new(point.label.clone(), (7, -7), (FONT, 12))])
+                .map_err(failed(NAME))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(failed(NAME))?;
+        root.present().map_err(failed(NAME))?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_svg_names(svg: &str, words: &[&str]) {
+        assert!(
+            svg.starts_with("<svg"),
+            "not an SVG: {}",
+            &svg[..svg.len().min(80)]
+        );
+        assert!(svg.trim_end().ends_with("</svg>"));
+        for word in words {
+            assert!(svg.contains(word), "the chart does not show `{word}`");
+        }
+    }
+
+    #[test]
+    fn ladder_chart_labels_every_variant_and_marks_failures() {
+        let bar = |label: &str, speedup: f64, failed: bool| SpeedupBar {
+            label: label.into(),
+            speedup,
+            low: speedup * 0.95,
+            high: speedup * 1.05,
+            failed,
+        };
+        let svg = speedup_chart(&[
+            bar("naive", 1.0, false),
+            bar("fused", 5.1, false),
+            bar("broken", 9.0, true),
+        ])
+        .unwrap();
+        assert_svg_names(
+            &svg,
+            &["naive", "fused", "5.1x", "broken", "failed agreement check"],
+        );
+        assert!(
+            !svg.contains("9.0x"),
+            "a failed variant must not show a speedup"
+        );
+    }
+
+    #[test]
+    fn scaling_chart_shows_fit_and_points() {
+        let points = [
+            ScalingPoint {
+                threads: 1,
+                speedup: 1.0,
+            },
+            ScalingPoint {
+                threads: 2,
+                speedup: 1.9,
+            },
+        ];
+        let svg = scaling_chart("threads+simd", &points, Some(0.05)).unwrap();
+        assert_svg_names(
+            &svg,
+            &["threads+simd", "serial fraction 5.0%", "measured", "ideal"],
+        );
+    }
+
+    #[test]
+    fn roofline_chart_shows_roofs_and_points() {
+        let roofs = [
+            Roof::Compute {
+                label: "FMA peak 512-bit, 1 core".into(),
+                gflops: 58.7,
+            },
+            Roof::Memory {
+                label: "DRAM triad".into(),
+                gbytes_per_second: 12.0,
+            },
+        ];
+        let points = [RooflinePoint {
+            label: "simd".into(),
+            intensity: 1.6,
+            gflops: 35.0,
+        }];
+        let svg = roofline_chart(&roofs, &points).unwrap();
+        assert_svg_names(&svg, &["FMA peak 512-bit", "DRAM triad", "simd"]);
+    }
+}

@@ -1,0 +1,146 @@
+//! report.md: the whole run for GitHub, with tables, the decision path and links to the SVGs.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
+use crate::advise::render;
+use crate::bench::tables::{
+    TableStyle, ceiling_rows, ceilings_caption, ladder_caption, ladder_rows, overhead_rows,
+    roofline_rows, scaling_notes, table, thread_rows, warnings,
+};
+use crate::detect::summary::{binding_summary, sections};
+use crate::fact::Fact;
+
+/// The report as GitHub-flavoured Markdown; links are relative to the run folder.
+pub fn render(report: &Report, folder: &Path) -> String {
+    let mut out = String::new();
+    let style = TableStyle::Markdown;
+    let _ = writeln!(out, "# hpc-advisor report: {}\n", report.host);
+    let _ = writeln!(out, "{}\n", headline(report));
+    let _ = writeln!(out, "- problem: {}", report.run.problem);
+    let _ = writeln!(out, "- run folder: `{}`\n", folder.display());
+
+    // The advice first, one heading level down from its own document.
+    for line in render::markdown(&report.recommendation).lines() {
+        if line.starts_with('#') {
+            let _ = writeln!(out, "#{line}");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+
+    let _ = writeln!(out, "\n## The ladder\n");
+    match &report.bench {
+        Fact::Known(bench) => {
+            let _ = writeln!(out, "{}\n", ladder_caption(bench));
+            let _ = writeln!(out, "{}\n", table(ladder_rows(bench), style));
+            let _ = writeln!(
+                out,
+                "## Ceilings\n\n{}\n",
+                ceilings_caption(&bench.ceilings)
+            );
+            let _ = writeln!(out, "{}\n", table(ceiling_rows(&bench.ceilings), style));
+            let _ = writeln!(out, "{}\n", table(overhead_rows(&bench.ceilings), style));
+            let _ = writeln!(out, "## Thread scaling\n");
+            let _ = writeln!(out, "{}\n", table(thread_rows(&bench.scaling), style));
+            for note in scaling_notes(&bench.scaling) {
+                let _ = writeln!(out, "- {note}");
+            }
+            let _ = writeln!(out, "\n## Roofline\n");
+            let _ = writeln!(out, "{}\n", table(roofline_rows(&bench.scaling), style));
+            let cautions = warnings(bench);
+            if !cautions.is_empty() {
+                let _ = writeln!(out, "### Warnings\n");
+                for line in cautions {
+                    let _ = writeln!(out, "- {line}");
+                }
+                let _ = writeln!(out);
+            }
+        }
+        Fact::Unknown(because) => {
+            let _ = writeln!(out, "Not measured: {because}\n");
+        }
+    }
+
+    let _ = writeln!(out, "## Profiles\n");
+    match &report.profiles {
+        Fact::Known(profiles) => {
+            for profile in &profiles.profiles {
+                let _ = writeln!(
+                    out,
+                    "### `{}` ({} worker(s), {} samples)\n",
+                    profile.variant, profile.workers, profile.samples.total
+                );
+                let _ = writeln!(out, "| function | self | inclusive |\n|---|---|---|");
+                for hotspot in profile.hotspots.iter().take(8) {
+                    let _ = writeln!(
+                        out,
+                        "| `{}` | {:.1} % | {:.1} % |",
+                        render::cell(&hotspot.function),
+                        hotspot.self_share * 100.0,
+                        hotspot.inclusive_share * 100.0
+                    );
+                }
+                let _ = writeln!(out);
+            }
+        }
+        Fact::Unknown(because) => {
+            let _ = writeln!(out, "Not profiled: {because}\n");
+        }
+    }
+    for artefact in report.flamegraphs() {
+        let _ = writeln!(
+            out,
+            "- [{}]({}): {}",
+            artefact.path, artefact.path, artefact.description
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## MPI and GPU\n\n- {}\n- {}",
+        mpi_summary(report),
+        gpu_summary(report)
+    );
+
+    let _ = writeln!(out, "\n## Machine\n");
+    match &report.machine {
+        Fact::Known(machine) => {
+            let _ = writeln!(out, "**{}**\n", binding_summary(machine));
+            for section in sections(machine) {
+                let _ = writeln!(
+                    out,
+                    "<details><summary>{}</summary>\n\n{}\n\n</details>\n",
+                    section.title,
+                    section.render(true)
+                );
+            }
+        }
+        Fact::Unknown(because) => {
+            let _ = writeln!(out, "Not detected: {because}\n");
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "## Stages\n\n| stage | outcome | seconds |\n|---|---|---|"
+    );
+    let failed = failed_stages(report);
+    for stage in &report.stages {
+        let outcome = failed
+            .iter()
+            .find(|(name, _)| *name == stage.name)
+            .map_or("completed".to_string(), |(_, why)| render::cell(why));
+        let _ = writeln!(out, "| {} | {outcome} | {:.1} |", stage.name, stage.seconds);
+    }
+    let _ = writeln!(out, "\n## Files\n");
+    for artefact in &report.artefacts {
+        let _ = writeln!(
+            out,
+            "- [`{}`]({}): {}",
+            artefact.path, artefact.path, artefact.description
+        );
+    }
+    out
+}

@@ -1,0 +1,181 @@
+//! The report of a run: one data model, rendered to the terminal, Markdown, JSON and HTML.
+
+pub mod charts;
+pub mod html;
+pub mod markdown;
+pub mod model;
+pub mod terminal;
+
+pub use model::{
+    Artefact, ArtefactKind, GpuRun, MpiRun, REPORT_SCHEMA_VERSION, Report, RunSummary, Stage,
+    StageOutcome,
+};
+
+use anyhow::Context;
+
+use crate::fact::Fact;
+use crate::output::StagedDir;
+use crate::versioned_json::{DocumentError, from_versioned_json};
+
+impl Report {
+    /// Reads a saved `report.json`, naming the offending field when it cannot.
+    pub fn from_json(text: &str) -> Result<Report, DocumentError> {
+        from_versioned_json(text, REPORT_SCHEMA_VERSION)
+    }
+
+    /// The flamegraph SVGs of the run folder, plain and differential, in listed order.
+    pub fn flamegraphs(&self) -> impl Iterator<Item = &Artefact> {
+        self.artefacts.iter().filter(|a| {
+            matches!(
+                a.kind,
+                ArtefactKind::Flamegraph | ArtefactKind::DifferentialFlamegraph
+            )
+        })
+    }
+}
+
+/// The JSON Schema of report.json, as checked in at docs/report-schema.json.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}
+
+/// Writes report.json, report.md and report.html into the staged run folder.
+///
+/// The flamegraphs and folded stacks must be there already and listed in
+/// `report.artefacts`: the HTML inlines them. The three files are listed in
+/// the report they hold (unless listed already) and returned, in the order
+/// written, for the caller to add to its own list before `staged.commit()`.
+pub fn write_run_folder(report: &Report, staged: &StagedDir) -> anyhow::Result<Vec<Artefact>> {
+    let folder = staged.path();
+    let added = [
+        (
+            "report.json",
+            ArtefactKind::ReportJson,
+            "the whole report as JSON (docs/report-schema.json)",
+        ),
+        (
+            "report.md",
+            ArtefactKind::ReportMarkdown,
+            "the report for GitHub: tables, decision path, actions",
+        ),
+        (
+            "report.html",
+            ArtefactKind::ReportHtml,
+            "the report as one self-contained page with charts and flamegraphs",
+        ),
+    ]
+    .map(|(path, kind, description)| Artefact {
+        path: path.to_string(),
+        kind,
+        description: description.to_string(),
+    });
+    let mut complete = report.clone();
+    for artefact in &added {
+        if !complete.artefacts.iter().any(|a| a.path == artefact.path) {
+            complete.artefacts.push(artefact.clone());
+        }
+    }
+    let json = serde_json::to_string_pretty(&complete).context("serialising the report")? + "\n";
+    let texts = [
+        json,
+        markdown::render(&complete, folder),
+        html::render(&complete, folder)?,
+    ];
+    for (artefact, text) in added.iter().zip(texts) {
+        staged
+            .write(&artefact.path, text.as_bytes())
+            .with_context(|| format!("writing {} into {}", artefact.path, folder.display()))?;
+    }
+    Ok(added.to_vec())
+}
+
+/// The first line of every rendering: tool, host, time and run length.
+fn headline(report: &Report) -> String {
+    let run = &report.run;
+    format!(
+        "hpc-advisor {} on {} at {}: {:.1} s of a {:.0} s budget{}",
+        report.tool_version,
+        report.host,
+        report.created_utc,
+        run.wall_seconds,
+        run.budget_seconds,
+        if run.quick { " (--quick)" } else { "" }
+    )
+}
+
+/// The stages that failed or were skipped, with why.
+fn failed_stages(report: &Report) -> Vec<(&str, String)> {
+    report
+        .stages
+        .iter()
+        .filter_map(|stage| match &stage.outcome {
+            StageOutcome::Completed => None,
+            StageOutcome::Failed { error } => {
+                Some((stage.name.as_str(), format!("failed: {error}")))
+            }
+            StageOutcome::Skipped { reason } => {
+                Some((stage.name.as_str(), format!("skipped: {reason}")))
+            }
+        })
+        .collect()
+}
+
+/// The MPI job in one line: launch, split of the time, agreement; or why it did not run.
+fn mpi_summary(report: &Report) -> String {
+    match &report.mpi {
+        Fact::Known(mpi) => format!(
+            "MPI: `{}`: {} rank(s) x {} thread(s), {:.3} s whole, {:.3} s launch, {:.3} s compute; {}",
+            mpi.command.join(" "),
+            mpi.ranks,
+            mpi.threads_per_rank,
+            mpi.whole_seconds,
+            mpi.launch_seconds,
+            mpi.compute_seconds,
+            agreement(mpi.agrees, mpi.checksum_relative_difference)
+        ),
+        Fact::Unknown(because) => format!("MPI: not run: {because}"),
+    }
+}
+
+/// The GPU run in one line: adapter, phases, crossover, agreement; or why it did not run.
+fn gpu_summary(report: &Report) -> String {
+    match &report.gpu {
+        Fact::Known(gpu) => {
+            let phases: Vec<String> = gpu
+                .phases
+                .iter()
+                .map(|(name, seconds)| format!("{name} {seconds:.4} s"))
+                .collect();
+            let crossover = match &gpu.crossover_pairs {
+                Fact::Known(pairs) => format!("wins above {pairs} pair evaluations"),
+                Fact::Unknown(because) => format!("crossover unknown: {because}"),
+            };
+            format!(
+                "GPU: {}{} ({}): {}; {crossover}; {}",
+                gpu.adapter,
+                if gpu.software {
+                    " (software: a correctness target, never a recommendation)"
+                } else {
+                    ""
+                },
+                gpu.precision,
+                phases.join(", "),
+                agreement(gpu.agrees, gpu.checksum_relative_difference)
+            )
+        }
+        Fact::Unknown(because) => format!("GPU: not run: {because}"),
+    }
+}
+
+/// Whether a run's checksum agreed with naive, with the difference.
+fn agreement(agrees: bool, checksum_relative_difference: f64) -> String {
+    format!(
+        "checksum {} naive (relative difference {checksum_relative_difference:.1e})",
+        if agrees {
+            "agrees with"
+        } else {
+            "DISAGREES with"
+        }
+    )
+}
