@@ -550,3 +550,235 @@ pub fn user_program(program: &ProgramFacts) -> UserProgram {
         peak_rss_bytes: program.peak_rss_bytes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hpc_kernels::scatter::{RunSettings, registry};
+
+    use super::*;
+    use crate::analyse::runs::tests::lavapipe;
+    use crate::bench::runner::tests::{FakeVariant, ScriptedExecutor, tiny_problem};
+    use crate::bench::{BenchSettings, NoProgress};
+    use crate::detect::ComputeAdapter;
+
+    /// A real benchmark on scripted timings: naive 0.5 s, fused 0.05 s, threads 0.25 s on two
+    /// threads, and a `vectorised` that returns a wrong field.
+    fn scripted_bench(problem: &Problem) -> BenchReport {
+        let mut executor =
+            ScriptedExecutor::new(|name: &str, _: &Problem, settings: &RunSettings, call| {
+                let base = match name {
+                    "naive" => 0.5,
+                    "fused" => 0.05,
+                    _ => 0.5 / settings.resolved_threads() as f64,
+                };
+                base * (1.0 + 0.001 * (call % 3) as f64)
+            });
+        let wrong = FakeVariant {
+            name: "vectorised",
+            available: true,
+        };
+        let variants: Vec<&dyn hpc_kernels::scatter::Variant> = vec![
+            registry::find("fused").unwrap(),
+            registry::find("threads").unwrap(),
+            &wrong,
+        ];
+        let mut settings = RunSettings::default();
+        settings.threads = Some(2);
+        crate::bench::run(
+            &mut executor,
+            &BenchSettings {
+                problem,
+                variants: &variants,
+                run_settings: &settings,
+                thread_counts: &[1, 2],
+                budget_seconds: 20.0,
+                noop_program: None,
+            },
+            &mut NoProgress,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_ladder_becomes_measured_variants_and_a_failed_one_is_left_out() {
+        let problem = tiny_problem();
+        let bench = scripted_bench(&problem);
+        let measurements = measurements(
+            Fact::Known(&bench),
+            Fact::unknown("skipped"),
+            Fact::unknown("skipped"),
+        );
+        let names: Vec<&str> = measurements
+            .variants
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        assert_eq!(names, ["naive", "fused", "threads"]);
+        let naive = &measurements.variants[0];
+        assert!(naive.techniques.is_empty());
+        assert_eq!(
+            naive.speedup_over_naive.known().unwrap().interval,
+            Fact::unknown("naive is the reference")
+        );
+        let fused = &measurements.variants[1];
+        assert_eq!(fused.techniques, [Technique::Fused]);
+        assert_eq!(fused.agreement, Fact::Known(Agreement::Pass));
+        let speedup = fused.speedup_over_naive.known().unwrap();
+        assert!((speedup.estimate - 10.0).abs() < 0.1, "{speedup:?}");
+        assert!(matches!(speedup.interval, Fact::Known([low, high]) if low <= 10.0 && high >= 9.9));
+        let threads = &measurements.variants[2];
+        assert_eq!(
+            (threads.techniques.as_slice(), threads.workers),
+            ([Technique::Threads].as_slice(), 2)
+        );
+        // Scripted runs vary by at most 0.2 %: the spread is small and known.
+        let spread = *measurements.run_to_run_spread.known().unwrap();
+        assert!(spread < 0.002, "{spread}");
+        // No program to spawn was given: that overhead is unknown with the reason.
+        assert_eq!(
+            measurements.overheads.process_spawn_seconds,
+            Fact::unknown("no program to spawn was given")
+        );
+        assert!(
+            measurements
+                .overheads
+                .thread_spawn_seconds
+                .known()
+                .is_some()
+        );
+        let problem_facts = problem_facts(&problem, Fact::Known(&bench));
+        let pairs = bench.ladder.entry("naive").unwrap().result().unwrap().pairs;
+        assert_eq!(problem_facts.pairs, Fact::Known(pairs));
+        assert_eq!(
+            problem_facts.independent_items,
+            Fact::Known(problem.ny() as u64 + 1)
+        );
+    }
+
+    #[test]
+    fn a_stage_that_did_not_deliver_leaves_its_facts_unknown_with_the_reason() {
+        let mpi = MpiRun {
+            command: vec!["mpirun".into()],
+            ranks: 2,
+            threads_per_rank: 1,
+            whole_seconds: 0.9,
+            init_seconds: 0.1,
+            compute_seconds: 0.3,
+            launch_seconds: 0.6,
+            pairs_per_second: 1e7,
+            checksum: 1.0,
+            checksum_relative_difference: 0.0,
+            agrees: true,
+        };
+        let measurements = measurements(
+            Fact::unknown("the bench stage failed: naive failed"),
+            Fact::Known(&mpi),
+            Fact::unknown("the gpu stage was skipped: no GPU adapter"),
+        );
+        assert!(measurements.variants.is_empty());
+        assert_eq!(
+            measurements.growth_exponent,
+            Fact::unknown("the benchmark did not run: the bench stage failed: naive failed")
+        );
+        // The launched job still measured what starting MPI costs.
+        assert_eq!(
+            measurements.overheads.mpirun_launch_seconds,
+            Fact::Known(0.6)
+        );
+        let profile = profile_facts(Fact::unknown("the profile stage failed: no samples"));
+        assert_eq!(
+            profile.hottest_function,
+            Fact::unknown("profiling did not run: the profile stage failed: no samples")
+        );
+        let problem = problem_facts(&tiny_problem(), Fact::unknown("skipped"));
+        assert_eq!(problem.pairs, Fact::unknown("skipped"));
+    }
+
+    #[test]
+    fn a_launched_mpi_job_that_disagrees_is_listed_as_failed() {
+        let bench = scripted_bench(&tiny_problem());
+        let mpi = MpiRun {
+            command: vec!["mpirun".into()],
+            ranks: 2,
+            threads_per_rank: 1,
+            whole_seconds: 0.5,
+            init_seconds: 0.1,
+            compute_seconds: 0.2,
+            launch_seconds: 0.3,
+            pairs_per_second: 1e7,
+            checksum: 2.0,
+            checksum_relative_difference: 1.0,
+            agrees: false,
+        };
+        let measurements = measurements(
+            Fact::Known(&bench),
+            Fact::Known(&mpi),
+            Fact::unknown("skipped"),
+        );
+        let listed = measurements
+            .variants
+            .iter()
+            .find(|v| v.name == "mpi")
+            .unwrap();
+        assert_eq!(listed.workers, 2);
+        assert!(matches!(
+            listed.agreement,
+            Fact::Known(Agreement::Fail { .. })
+        ));
+    }
+
+    #[test]
+    fn a_software_adapter_is_listed_as_software_never_as_a_gpu() {
+        let mut machine = crate::detect::detect();
+        machine.gpus.devices.clear();
+        let adapter = lavapipe();
+        machine.compute_adapters = Fact::Known(vec![ComputeAdapter {
+            backend: adapter.backend.clone(),
+            vendor: adapter.vendor_name.clone(),
+            name: adapter.name.clone(),
+            device_type: "cpu".into(),
+            f64_support: true,
+            software: true,
+        }]);
+        let facts = machine_facts(&machine);
+        let gpus = facts.gpus.known().unwrap();
+        assert_eq!(gpus.len(), 1);
+        assert!(gpus[0].software);
+        assert_eq!(
+            facts.cores.known().map(|c| c.usable as usize),
+            Some(machine.usable_cores.count)
+        );
+    }
+
+    #[test]
+    fn the_gpu_offload_counts_only_a_gpu_variant_the_ladder_measured() {
+        let bench = scripted_bench(&tiny_problem());
+        let gpu = GpuRun {
+            adapter: lavapipe().summary(),
+            software: true,
+            precision: "f64".into(),
+            phases: Vec::new(),
+            checksum_relative_difference: 0.0,
+            agrees: true,
+            crossover_pairs: Fact::unknown("the GPU never won"),
+        };
+        let offload =
+            measurements(Fact::Known(&bench), Fact::unknown("x"), Fact::Known(&gpu)).gpu_offload;
+        assert_eq!(
+            offload,
+            Fact::unknown("the gpu variant was not in the ladder")
+        );
+    }
+
+    #[test]
+    fn every_registered_variant_has_its_techniques() {
+        for name in registry::names() {
+            assert!(techniques(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            techniques("threads+simd"),
+            Some(vec![Technique::Threads, Technique::Simd])
+        );
+        assert_eq!(techniques("quantum"), None);
+    }
+}

@@ -82,7 +82,7 @@ pub fn gpu_run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use hpc_kernels::gpu::{AdapterLimits, DeviceKind};
