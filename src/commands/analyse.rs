@@ -1,7 +1,7 @@
 //! `hpc-advisor analyse`: every stage in turn within one budget, then the advice and the run folder.
 //!
-//! Detect, benchmark (ladder, ceilings, scaling), profile naive and the best
-//! one-core variant, launch the MPI job, measure the GPU crossover, walk the
+//! Detect, benchmark (ladder, ceilings, scaling), launch the MPI job, measure
+//! the GPU crossover, profile naive and the best one-core variant, walk the
 //! decision tree, and write `report.json` with the flamegraphs into a new
 //! run folder. A stage that fails or cannot run is recorded and the others
 //! go on; a variant that disagreed with naive makes the exit code non-zero
@@ -69,15 +69,6 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
     let bench = stages.run(StageName::Bench, || {
         run_bench(&problem, &settings, budget.for_stage(StageName::Bench))
     });
-    let profiles = stages.run(StageName::Profile, || {
-        profile(
-            &staged,
-            &problem,
-            &settings,
-            bench.known(),
-            budget.for_stage(StageName::Profile),
-        )
-    });
     let mpi = stages.run(StageName::Mpi, || {
         launch_mpi(
             &problem,
@@ -88,6 +79,15 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
     });
     let gpu = stages.run(StageName::Gpu, || {
         gpu_crossover(&settings, bench.known(), budget.for_stage(StageName::Gpu))
+    });
+    let profiles = stages.run(StageName::Profile, || {
+        profile(
+            &staged,
+            &problem,
+            &settings,
+            bench.known(),
+            budget.for_stage(StageName::Profile),
+        )
     });
     let advice = stages.run(StageName::Advise, || {
         let Fact::Known(machine) = &machine else {
