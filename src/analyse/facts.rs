@@ -655,9 +655,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_stage_that_did_not_deliver_leaves_its_facts_unknown_with_the_reason() {
-        let mpi = MpiRun {
+    /// A two-rank job whose launch took 0.6 s, and whose checksum is off by `difference`.
+    fn launched_job(difference: f64) -> MpiRun {
+        MpiRun {
             command: vec!["mpirun".into()],
             ranks: 2,
             threads_per_rank: 1,
@@ -666,10 +666,15 @@ mod tests {
             compute_seconds: 0.3,
             launch_seconds: 0.6,
             pairs_per_second: 1e7,
-            checksum: 1.0,
-            checksum_relative_difference: 0.0,
-            agrees: true,
-        };
+            checksum: 1.0 + difference,
+            checksum_relative_difference: difference,
+            agrees: difference == 0.0,
+        }
+    }
+
+    #[test]
+    fn a_stage_that_did_not_deliver_leaves_its_facts_unknown_with_the_reason() {
+        let mpi = launched_job(0.0);
         let measurements = measurements(
             Fact::unknown("the bench stage failed: naive failed"),
             Fact::Known(&mpi),
@@ -697,19 +702,7 @@ mod tests {
     #[test]
     fn a_launched_mpi_job_that_disagrees_is_listed_as_failed() {
         let bench = scripted_bench(&tiny_problem());
-        let mpi = MpiRun {
-            command: vec!["mpirun".into()],
-            ranks: 2,
-            threads_per_rank: 1,
-            whole_seconds: 0.5,
-            init_seconds: 0.1,
-            compute_seconds: 0.2,
-            launch_seconds: 0.3,
-            pairs_per_second: 1e7,
-            checksum: 2.0,
-            checksum_relative_difference: 1.0,
-            agrees: false,
-        };
+        let mpi = launched_job(1.0);
         let measurements = measurements(
             Fact::Known(&bench),
             Fact::Known(&mpi),

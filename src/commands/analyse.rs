@@ -241,15 +241,8 @@ fn fastest_measured(
 ) -> Option<&'static dyn Variant> {
     bench
         .ladder
-        .entries
-        .iter()
-        .filter(|entry| techniques(&entry.variant).is_some_and(|t| wanted(&entry.variant, &t)))
-        .filter_map(|entry| entry.result().map(|result| (entry, result)))
-        .min_by(|a, b| {
-            a.1.measurement
-                .wall_seconds
-                .median
-                .total_cmp(&b.1.measurement.wall_seconds.median)
+        .fastest_where(|entry| {
+            techniques(&entry.variant).is_some_and(|t| wanted(&entry.variant, &t))
         })
         .and_then(|(entry, _)| registry::find(&entry.variant))
 }
