@@ -474,3 +474,61 @@ fn disagreements_as_error(report: &Report) -> anyhow::Result<()> {
         "the other variants' figures stand; a variant that disagrees with naive is a bug, please report it",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advise::Facts;
+
+    fn report_with(mpi: Fact<MpiRun>) -> Report {
+        let facts =
+            Facts::from_json(include_str!("../../tests/fixtures/facts/this-machine.json")).unwrap();
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool_version: "test".into(),
+            created_utc: utc_rfc3339(0),
+            host: "test".into(),
+            run: RunSummary {
+                problem: "p".into(),
+                nx: 1,
+                ny: 1,
+                nc: 3,
+                wavelength: 0.5,
+                contour: "default".into(),
+                quick: true,
+                budget_seconds: 15.0,
+                wall_seconds: 1.0,
+            },
+            machine: Fact::unknown("not detected in this test"),
+            bench: Fact::unknown("not run in this test"),
+            profiles: Fact::unknown("not run in this test"),
+            mpi,
+            gpu: Fact::unknown("not run in this test"),
+            recommendation: advise(&facts),
+            facts,
+            stages: Vec::new(),
+            artefacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_launched_job_that_disagrees_makes_the_exit_code_non_zero() {
+        let job = |agrees| MpiRun {
+            command: vec!["mpirun".into()],
+            ranks: 2,
+            threads_per_rank: 1,
+            whole_seconds: 0.5,
+            init_seconds: 0.1,
+            compute_seconds: 0.2,
+            launch_seconds: 0.3,
+            pairs_per_second: 1e7,
+            checksum: 1.0,
+            checksum_relative_difference: if agrees { 0.0 } else { 0.5 },
+            agrees,
+        };
+        assert!(disagreements_as_error(&report_with(Fact::Known(job(true)))).is_ok());
+        assert!(disagreements_as_error(&report_with(Fact::unknown("skipped"))).is_ok());
+        let error = disagreements_as_error(&report_with(Fact::Known(job(false)))).unwrap_err();
+        assert!(error.to_string().contains("mpi"), "{error}");
+    }
+}
