@@ -34,6 +34,8 @@ pub enum Command {
     Detect(DetectArgs),
     /// Walk the decision tree over saved facts and print the path and the ranked actions.
     Advise(AdviseArgs),
+    /// Detect, benchmark, profile and advise: the whole analysis, into a run folder (about a minute).
+    Analyse(AnalyseArgs),
     /// Re-render a saved run (its report.json) for a terminal, as Markdown, HTML or JSON.
     Report(ReportArgs),
     /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
@@ -159,6 +161,44 @@ pub struct ProfileArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AnalyseArgs {
+    /// A shorter run (15 s budget unless --budget is given): fewer repetitions, shorter profiles.
+    #[arg(long)]
+    pub quick: bool,
+    /// Wall-time budget of the whole run in seconds [default: 60, or 15 with --quick].
+    #[arg(long, value_name = "SECONDS")]
+    pub budget: Option<f64>,
+    /// Folder the run folder `<host>-<UTC timestamp>/` is written into.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub problem: ProblemArgs,
+}
+
+impl AnalyseArgs {
+    /// The budget given, or the default of a normal or `--quick` run.
+    pub fn budget_seconds(&self) -> anyhow::Result<f64> {
+        let default = if self.quick {
+            crate::analyse::QUICK_BUDGET_SECONDS
+        } else {
+            crate::analyse::DEFAULT_BUDGET_SECONDS
+        };
+        positive_seconds(self.budget.unwrap_or(default))
+    }
+}
+
+fn positive_seconds(budget: f64) -> anyhow::Result<f64> {
+    if budget.is_finite() && budget > 0.0 {
+        Ok(budget)
+    } else {
+        Err(user_error(
+            format!("--budget must be a positive number of seconds, not {budget}"),
+            "for example --budget 20",
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Variants to time, comma-separated (default: all registered); naive always runs as the reference.
     #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
@@ -185,17 +225,7 @@ pub enum BenchFormat {
 impl BenchArgs {
     /// The budget in seconds, refused unless positive and finite.
     pub fn budget_seconds(&self) -> anyhow::Result<f64> {
-        if self.budget.is_finite() && self.budget > 0.0 {
-            Ok(self.budget)
-        } else {
-            Err(user_error(
-                format!(
-                    "--budget must be a positive number of seconds, not {}",
-                    self.budget
-                ),
-                "for example --budget 20",
-            ))
-        }
+        positive_seconds(self.budget)
     }
 
     /// The scaling's thread counts (sorted, with 1 first), or `None` for the default series.

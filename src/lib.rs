@@ -4,6 +4,7 @@
 //! ([`cli`]) and calls one module here. `analyse` orchestrates the others.
 
 pub mod advise;
+pub mod analyse;
 pub mod bench;
 pub mod cli;
 mod commands;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Kernel(command) => commands::kernel::run(command),
         Command::Advise(args) => commands::advise::run(&args),
+        Command::Analyse(args) => commands::analyse::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
         Command::Detect(args) => commands::detect::run(&args),
         Command::Profile(args) => commands::profile::run(&args),

@@ -103,7 +103,8 @@ pub fn run_folder_name() -> String {
     format!("{}-{}", host_name(), utc_timestamp(seconds))
 }
 
-fn host_name() -> String {
+/// This machine's host name, reduced to letters, digits and `-` (`localhost` when unknown).
+pub fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is writable for its whole length, which is passed.
     let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
@@ -128,6 +129,18 @@ fn host_name() -> String {
 
 /// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (proleptic Gregorian calendar).
 fn utc_timestamp(seconds: u64) -> String {
+    let (year, month, day, hour, minute, second) = utc_fields(seconds);
+    format!("{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}Z")
+}
+
+/// RFC 3339 UTC time, e.g. `2026-11-21T10:43:00Z`, for seconds since the Unix epoch.
+pub fn utc_rfc3339(seconds: u64) -> String {
+    let (year, month, day, hour, minute, second) = utc_fields(seconds);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+/// Year, month, day, hour, minute and second of seconds since the Unix epoch.
+fn utc_fields(seconds: u64) -> (i64, i64, i64, u64, u64, u64) {
     let (days, rest) = (seconds / 86_400, seconds % 86_400);
     // Howard Hinnant's days-to-civil algorithm, shifted so that eras start on 1 March.
     let z = days as i64 + 719_468;
@@ -144,12 +157,7 @@ fn utc_timestamp(seconds: u64) -> String {
         shifted_month - 9
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    (year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
 /// Writes a new file atomically (temporary file, then rename); refuses to replace an existing one.

@@ -24,6 +24,12 @@ use super::stats::Summary;
 /// The hidden subcommand that starts and exits at once, for the process-spawn overhead.
 pub const NOOP_SUBCOMMAND: &str = "noop";
 
+/// Names of the per-task overheads, as [`Overhead::name`] spells them.
+pub const THREAD_SPAWN: &str = "thread spawn+join";
+pub const RAYON_TASK: &str = "rayon task";
+pub const PROCESS_SPAWN: &str = "process spawn";
+pub const MPIRUN_LAUNCH: &str = "mpirun -n 1";
+
 /// Independent FMA chains per core: enough to cover a 4-cycle latency on two FMA pipes with room.
 const FMA_CHAINS: usize = 12;
 
@@ -511,7 +517,7 @@ mod overheads {
 
     pub fn measure(settings: &CeilingSettings, slice: Duration) -> Vec<Overhead> {
         let mut overheads = vec![
-            measured("thread spawn+join", slice, || {
+            measured(THREAD_SPAWN, slice, || {
                 let started = Instant::now();
                 std::thread::spawn(|| black_box(1))
                     .join()
@@ -521,10 +527,10 @@ mod overheads {
             rayon_task(settings.threads, slice),
         ];
         overheads.push(match &settings.noop_program {
-            Some(program) => measured("process spawn", slice, || {
+            Some(program) => measured(PROCESS_SPAWN, slice, || {
                 time_command(Command::new(program).arg(NOOP_SUBCOMMAND))
             }),
-            None => unavailable("process spawn", "no program to spawn was given".into()),
+            None => unavailable(PROCESS_SPAWN, "no program to spawn was given".into()),
         });
         overheads.push(mpirun(settings.noop_program.as_deref(), slice));
         overheads
@@ -566,9 +572,9 @@ mod overheads {
         const TASKS: u32 = 256;
         let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             Ok(pool) => pool,
-            Err(e) => return unavailable("rayon task", format!("cannot start a pool: {e}")),
+            Err(e) => return unavailable(RAYON_TASK, format!("cannot start a pool: {e}")),
         };
-        measured("rayon task", budget, || {
+        measured(RAYON_TASK, budget, || {
             let started = Instant::now();
             pool.scope(|scope| {
                 for task in 0..TASKS {
@@ -598,14 +604,13 @@ mod overheads {
 
     /// `mpirun -n 1` of the no-op, where an `mpirun` is on the PATH.
     fn mpirun(noop_program: Option<&Path>, budget: Duration) -> Overhead {
-        const NAME: &str = "mpirun -n 1";
         let Some(launcher) = find_on_path("mpirun") else {
-            return unavailable(NAME, "no mpirun on the PATH".into());
+            return unavailable(MPIRUN_LAUNCH, "no mpirun on the PATH".into());
         };
         let Some(program) = noop_program else {
-            return unavailable(NAME, "no program to launch was given".into());
+            return unavailable(MPIRUN_LAUNCH, "no program to launch was given".into());
         };
-        measured(NAME, budget, || {
+        measured(MPIRUN_LAUNCH, budget, || {
             let mut command = Command::new(&launcher);
             command.args(["-n", "1"]).arg(program).arg(NOOP_SUBCOMMAND);
             if running_as_root() {

@@ -404,8 +404,17 @@ pub struct Ladder {
 impl Ladder {
     /// The measured variant with the lowest median time.
     pub fn fastest(&self) -> Option<(&LadderEntry, &VariantResult)> {
+        self.fastest_where(|_| true)
+    }
+
+    /// The measured variant with the lowest median time among the entries `wanted` accepts.
+    pub fn fastest_where(
+        &self,
+        wanted: impl Fn(&LadderEntry) -> bool,
+    ) -> Option<(&LadderEntry, &VariantResult)> {
         self.entries
             .iter()
+            .filter(|e| wanted(e))
             .filter_map(|e| e.result().map(|r| (e, r)))
             .min_by(|a, b| {
                 a.1.measurement

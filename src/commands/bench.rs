@@ -75,7 +75,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 /// A failed or disagreeing variant makes the exit code non-zero, after everything was printed.
-fn failures_as_error(report: &BenchReport) -> anyhow::Result<()> {
+pub(crate) fn failures_as_error(report: &BenchReport) -> anyhow::Result<()> {
     if !report.ladder.has_failures() {
         return Ok(());
     }
@@ -95,12 +95,12 @@ fn failures_as_error(report: &BenchReport) -> anyhow::Result<()> {
 }
 
 /// An indicatif bar over the budget on stderr, hidden when stderr is not a terminal.
-struct ProgressReporter {
+pub(crate) struct ProgressReporter {
     bar: ProgressBar,
 }
 
 impl ProgressReporter {
-    fn new(budget_seconds: f64) -> ProgressReporter {
+    pub(crate) fn new(budget_seconds: f64) -> ProgressReporter {
         let target = if io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -115,7 +115,7 @@ impl ProgressReporter {
         ProgressReporter { bar }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

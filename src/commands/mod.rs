@@ -1,6 +1,7 @@
 //! One module per subcommand: the glue between resolved arguments and the library.
 
 pub mod advise;
+pub mod analyse;
 pub mod bench;
 pub mod detect;
 pub mod kernel;

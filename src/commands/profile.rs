@@ -96,53 +96,31 @@ fn profile_variants(args: &ProfileArgs, name: &str) -> anyhow::Result<()> {
     }
     let staged = StagedDir::create(&args.out, &run_folder_name())?;
 
-    // Every unsampled phase before the first sampled one: the peak RSS then
-    // excludes the sampler's buffers.
     let variants: Vec<&dyn Variant> = std::iter::once(variant).chain(baseline).collect();
-    let mut unsampled = Vec::new();
-    for &variant in &variants {
-        eprintln!(
-            "running {} on {problem} for at least {:.1} s without the sampler",
-            variant.name(),
-            min_duration.as_secs_f64()
-        );
-        unsampled.push(
-            run_unsampled(variant, &problem, &settings, min_duration)
-                .map_err(|e| variant_failure(variant, e))?,
-        );
-    }
     let mut profiles = Vec::new();
-    for (variant, unsampled) in variants.into_iter().zip(unsampled) {
-        eprintln!(
-            "sampling {} over the same {} runs",
-            variant.name(),
-            unsampled.repetitions
-        );
-        let profile = run_sampled(variant, &problem, &settings, unsampled, frequency_hz)
-            .map_err(|e| variant_failure(variant, e))?;
-        let record = save_variant_profile(&staged, variant, &problem, &settings, args, &profile)?;
+    for (variant, profile) in variants.iter().zip(sample_variants(
+        &variants,
+        &problem,
+        &settings,
+        (min_duration, frequency_hz),
+    )?) {
+        let record = save_variant_profile(
+            &staged,
+            "",
+            (*variant, &problem, &settings),
+            frequency_hz,
+            &profile,
+        )?;
         profiles.push((record, profile));
     }
     let differential = match &profiles[..] {
-        [(changed, changed_profile), (baseline, baseline_profile)] => {
-            let file = format!("diff-{}-vs-{}.svg", changed.variant, baseline.variant);
-            let svg = flamegraph::draw_differential(
-                &baseline_profile.stacks,
-                &changed_profile.stacks,
-                &format!("{} compared with {} on {problem}", changed.variant, baseline.variant),
-                &format!(
-                    "shaped like {}; blue: less in {} (removed), red: more (sample totals normalised)",
-                    baseline.variant, changed.variant
-                ),
-            )
-            .context("drawing the differential flamegraph")?;
-            staged.write(&file, &svg)?;
-            Some(DifferentialRecord {
-                baseline: baseline.variant.clone(),
-                changed: changed.variant.clone(),
-                file,
-            })
-        }
+        [(changed, changed_profile), (baseline, baseline_profile)] => Some(save_differential(
+            &staged,
+            "",
+            &problem,
+            (changed, changed_profile),
+            (baseline, baseline_profile),
+        )?),
         _ => None,
     };
     let record = VariantProfilesRecord {
@@ -172,6 +150,43 @@ fn profile_variants(args: &ProfileArgs, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs each variant unsampled for at least `min_duration`, then each again sampled as often.
+///
+/// Every unsampled phase comes before the first sampled one, so the peak RSS
+/// excludes the sampler's buffers.
+pub(crate) fn sample_variants(
+    variants: &[&dyn Variant],
+    problem: &Problem,
+    settings: &RunSettings,
+    (min_duration, frequency_hz): (Duration, i32),
+) -> anyhow::Result<Vec<VariantProfile>> {
+    let mut unsampled = Vec::new();
+    for &variant in variants {
+        eprintln!(
+            "running {} on {problem} for at least {:.1} s without the sampler",
+            variant.name(),
+            min_duration.as_secs_f64()
+        );
+        unsampled.push(
+            run_unsampled(variant, problem, settings, min_duration)
+                .map_err(|e| variant_failure(variant, e))?,
+        );
+    }
+    let mut profiles = Vec::new();
+    for (&variant, unsampled) in variants.iter().zip(unsampled) {
+        eprintln!(
+            "sampling {} over the same {} runs",
+            variant.name(),
+            unsampled.repetitions
+        );
+        profiles.push(
+            run_sampled(variant, problem, settings, unsampled, frequency_hz)
+                .map_err(|e| variant_failure(variant, e))?,
+        );
+    }
+    Ok(profiles)
+}
+
 fn variant_failure(variant: &dyn Variant, error: ProfileError) -> anyhow::Error {
     match &error {
         ProfileError::Variant(e @ VariantError::Unavailable { .. }) => match e.hint() {
@@ -186,12 +201,46 @@ fn variant_failure(variant: &dyn Variant, error: ProfileError) -> anyhow::Error 
     }
 }
 
-fn save_variant_profile(
+/// Draws a differential flamegraph of `changed` against `baseline` into `folder` of the run folder.
+pub(crate) fn save_differential(
     staged: &StagedDir,
-    variant: &dyn Variant,
+    folder: &str,
     problem: &Problem,
-    settings: &RunSettings,
-    args: &ProfileArgs,
+    (changed, changed_profile): (&VariantProfileRecord, &VariantProfile),
+    (baseline, baseline_profile): (&VariantProfileRecord, &VariantProfile),
+) -> anyhow::Result<DifferentialRecord> {
+    let file = format!(
+        "{folder}diff-{}-vs-{}.svg",
+        changed.variant, baseline.variant
+    );
+    let svg = flamegraph::draw_differential(
+        &baseline_profile.stacks,
+        &changed_profile.stacks,
+        &format!(
+            "{} compared with {} on {problem}",
+            changed.variant, baseline.variant
+        ),
+        &format!(
+            "shaped like {}; blue: less in {} (removed), red: more (sample totals normalised)",
+            baseline.variant, changed.variant
+        ),
+    )
+    .context("drawing the differential flamegraph")?;
+    staged.write(&file, &svg)?;
+    Ok(DifferentialRecord {
+        baseline: baseline.variant.clone(),
+        changed: changed.variant.clone(),
+        file,
+    })
+}
+
+/// Writes a variant's folded stacks and flamegraph into `folder` (`""` or e.g. `"flamegraphs/"`)
+/// of the run folder and returns its record (hotspots, sampling, overhead, memory).
+pub(crate) fn save_variant_profile(
+    staged: &StagedDir,
+    folder: &str,
+    (variant, problem, settings): (&dyn Variant, &Problem, &RunSettings),
+    frequency_hz: i32,
     profile: &VariantProfile,
 ) -> anyhow::Result<VariantProfileRecord> {
     let name = variant.name();
@@ -214,8 +263,8 @@ fn save_variant_profile(
         .iter()
         .find(|h| h.function == OUTSIDE_KERNEL)
         .map_or(0.0, |h| h.inclusive_share);
-    let folded_file = format!("{name}.folded");
-    let flamegraph_file = format!("{name}.svg");
+    let folded_file = format!("{folder}{name}.folded");
+    let flamegraph_file = format!("{folder}{name}.svg");
     let drawing = Instant::now();
     let svg = flamegraph::draw(
         &profile.stacks,
@@ -239,7 +288,7 @@ fn save_variant_profile(
         workers: variant.workers(settings),
         samples: SamplingFigures {
             total,
-            requested_hz: args.frequency,
+            requested_hz: frequency_hz,
             per_cpu_second: profile.samples_per_cpu_second(),
             repetitions: profile.unsampled.repetitions,
             outside_kernel_share,

@@ -1,0 +1,494 @@
+//! `hpc-advisor analyse`: every stage in turn within one budget, then the advice and the run folder.
+//!
+//! Detect, benchmark (ladder, ceilings, scaling), launch the MPI job, measure
+//! the GPU crossover, profile naive and the best one-core variant, walk the
+//! decision tree, and write `report.json` with the flamegraphs into a new
+//! run folder. A stage that fails or cannot run is recorded and the others
+//! go on; a variant that disagreed with naive makes the exit code non-zero
+//! once everything is written.
+
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hpc_kernels::gpu::{AdapterFacts, list_adapters, selected_adapter};
+use hpc_kernels::scatter::variants::gpu::crossover;
+use hpc_kernels::scatter::variants::mpi::{ENABLE_HINT, linked_library_version};
+use hpc_kernels::scatter::{Problem, RunSettings, Variant, registry};
+
+use crate::advise::advise;
+use crate::advise::facts::Technique;
+use crate::analyse::facts::{Measured, facts, techniques};
+use crate::analyse::runs::{gpu_run, mpi_run};
+use crate::analyse::{Budget, StageEnd, StageName, Stages};
+use crate::bench::runner::{MeasuringExecutor, Outcome};
+use crate::bench::scaling::thread_counts;
+use crate::bench::{self, BenchReport, BenchSettings, Progress};
+use crate::cli::AnalyseArgs;
+use crate::commands::bench::{ProgressReporter, failures_as_error};
+use crate::commands::kernel::check_workload;
+use crate::commands::profile::{sample_variants, save_differential, save_variant_profile};
+use crate::detect::{ComputeAdapter, Machine, detect, usable_cores};
+use crate::distributed::{MpiJob, run_mpi_job};
+use crate::error::user_error;
+use crate::fact::Fact;
+use crate::output::{StagedDir, host_name, run_folder_name, utc_rfc3339};
+use crate::profile::record::VariantProfilesRecord;
+use crate::profile::sampler::DEFAULT_FREQUENCY_HZ;
+use crate::report::{
+    Artefact, ArtefactKind, GpuRun, MpiRun, REPORT_SCHEMA_VERSION, Report, RunSummary,
+};
+
+/// Folder of the run folder that holds the flamegraphs and folded stacks.
+const FLAMEGRAPHS: &str = "flamegraphs/";
+/// Shortest unsampled (and sampled) profiling phase per variant, in seconds.
+const MIN_PROFILE_SECONDS: f64 = 0.1;
+/// Crossover sizes (`n` of `n x n` cells, `n` segments) and repeats, with the budget they need.
+const GPU_FULL_CROSSOVER: (&[usize], usize, f64) = (&[16, 32, 64, 128], 3, 4.0);
+const GPU_SHORT_CROSSOVER: (&[usize], usize, f64) = (&[16, 32, 64], 2, 0.5);
+
+pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
+    let problem = args.problem.to_problem()?;
+    let budget = Budget::start(args.budget_seconds()?);
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut settings = RunSettings::default();
+    settings.usable_cores = Some(usable_cores());
+    check_workload(
+        &problem,
+        registry::reference(),
+        &settings,
+        args.problem.force,
+    )?;
+    // Before any measuring: an unwritable --out fails at once and leaves nothing.
+    let staged = StagedDir::create(&args.out, &run_folder_name())?;
+
+    let mut stages = Stages::default();
+    let machine = stages.run(StageName::Detect, || Ok(detect_machine()));
+    let bench = stages.run(StageName::Bench, || {
+        run_bench(&problem, &settings, budget.for_stage(StageName::Bench))
+    });
+    let mpi = stages.run(StageName::Mpi, || {
+        launch_mpi(
+            &problem,
+            machine.known(),
+            bench.known(),
+            budget.for_stage(StageName::Mpi),
+        )
+    });
+    let gpu = stages.run(StageName::Gpu, || {
+        gpu_crossover(&settings, bench.known(), budget.for_stage(StageName::Gpu))
+    });
+    let profiles = stages.run(StageName::Profile, || {
+        profile(
+            &staged,
+            &problem,
+            &settings,
+            bench.known(),
+            budget.for_stage(StageName::Profile),
+        )
+    });
+    let advice = stages.run(StageName::Advise, || {
+        let Fact::Known(machine) = &machine else {
+            return Err(StageEnd::Skipped("detection did not run".into()));
+        };
+        let facts = facts(&Measured {
+            machine,
+            problem: &problem,
+            bench: bench.as_ref(),
+            profiles: profiles.as_ref(),
+            mpi: mpi.as_ref(),
+            gpu: gpu.as_ref(),
+            program: Fact::unknown(
+                "no program of yours was profiled (run `hpc-advisor profile -- CMD`)",
+            ),
+        });
+        let recommendation = advise(&facts);
+        Ok((facts, recommendation))
+    });
+    let Fact::Known((facts, recommendation)) = advice else {
+        return Err(anyhow::anyhow!(
+            "the advise stage cannot fail once detection ran"
+        ));
+    };
+    let artefacts = profile_artefacts(profiles.known());
+    let mut report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_utc: utc_rfc3339(created),
+        host: host_name(),
+        run: RunSummary {
+            problem: problem.to_string(),
+            nx: problem.nx(),
+            ny: problem.ny(),
+            nc: problem.nc(),
+            wavelength: problem.wavelength(),
+            contour: problem.contour().to_string(),
+            quick: args.quick,
+            budget_seconds: budget.total_seconds(),
+            wall_seconds: budget.elapsed_seconds(),
+        },
+        machine,
+        bench,
+        profiles,
+        mpi,
+        gpu,
+        facts,
+        recommendation,
+        stages: stages.into_vec(),
+        artefacts,
+    };
+    if let Fact::Known(profiles) = &report.profiles {
+        staged.write("profile.json", &serde_json::to_vec_pretty(profiles)?)?;
+    }
+    let written = crate::report::write_run_folder(&report, &staged)?;
+    report.artefacts.extend(written);
+    let folder = staged.commit()?;
+    io::stdout()
+        .lock()
+        .write_all(crate::report::terminal::render(&report, &folder).as_bytes())?;
+    disagreements_as_error(&report)
+}
+
+/// Detection, with the adapters the GPU backend can compute on.
+fn detect_machine() -> Machine {
+    let mut machine = detect();
+    machine.compute_adapters = match list_adapters() {
+        Ok(adapters) => Fact::Known(adapters.iter().map(compute_adapter).collect()),
+        Err(unavailable) => Fact::unknown(unavailable.reason),
+    };
+    machine
+}
+
+fn compute_adapter(adapter: &AdapterFacts) -> ComputeAdapter {
+    ComputeAdapter {
+        backend: adapter.backend.clone(),
+        vendor: adapter.vendor_name.clone(),
+        name: adapter.name.clone(),
+        device_type: adapter.device_type.as_str().to_string(),
+        f64_support: adapter.shader_f64,
+        software: adapter.software,
+    }
+}
+
+fn run_bench(
+    problem: &Problem,
+    settings: &RunSettings,
+    budget_seconds: f64,
+) -> Result<BenchReport, StageEnd> {
+    let cores = usable_cores();
+    let mut progress = ProgressReporter::new(budget_seconds);
+    let report = bench::run(
+        &mut MeasuringExecutor,
+        &BenchSettings {
+            problem,
+            variants: registry::all(),
+            run_settings: settings,
+            thread_counts: &thread_counts(cores, cores),
+            budget_seconds,
+            noop_program: std::env::current_exe().ok(),
+        },
+        &mut progress,
+    );
+    progress.finish();
+    report.map_err(|e| StageEnd::Failed(e.to_string()))
+}
+
+/// The fastest measured variant whose techniques pass `wanted`.
+fn fastest_measured(
+    bench: &BenchReport,
+    wanted: impl Fn(&str, &[Technique]) -> bool,
+) -> Option<&'static dyn Variant> {
+    bench
+        .ladder
+        .fastest_where(|entry| {
+            techniques(&entry.variant).is_some_and(|t| wanted(&entry.variant, &t))
+        })
+        .and_then(|(entry, _)| registry::find(&entry.variant))
+}
+
+/// The fastest measured variant that uses one core and is not naive.
+fn best_single_core(bench: &BenchReport) -> Option<&'static dyn Variant> {
+    fastest_measured(bench, |name, techniques| {
+        name != registry::reference().name() && !techniques.iter().any(|t| t.is_parallel())
+    })
+}
+
+/// Profiles naive and the best one-core variant into `flamegraphs/`, with their differential.
+fn profile(
+    staged: &StagedDir,
+    problem: &Problem,
+    settings: &RunSettings,
+    bench: Option<&BenchReport>,
+    seconds: f64,
+) -> Result<VariantProfilesRecord, StageEnd> {
+    let naive = registry::reference();
+    let variants: Vec<&dyn Variant> = std::iter::once(naive)
+        .chain(bench.and_then(best_single_core))
+        .collect();
+    // Each variant runs twice as long: unsampled, then sampled as often.
+    let phase = (seconds / (2 * variants.len()) as f64).max(MIN_PROFILE_SECONDS);
+    let mut progress = ProgressReporter::new(seconds);
+    progress.step(&format!(
+        "profile: {} ({phase:.1} s each, unsampled then sampled)",
+        variants
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let sampled = sample_variants(
+        &variants,
+        problem,
+        settings,
+        (Duration::from_secs_f64(phase), DEFAULT_FREQUENCY_HZ),
+    );
+    progress.finish();
+    let failed = |e: anyhow::Error| StageEnd::Failed(format!("{e:#}"));
+    let mut records = Vec::new();
+    for (variant, profile) in variants.iter().zip(sampled.map_err(failed)?) {
+        let record = save_variant_profile(
+            staged,
+            FLAMEGRAPHS,
+            (*variant, problem, settings),
+            DEFAULT_FREQUENCY_HZ,
+            &profile,
+        )
+        .map_err(failed)?;
+        records.push((record, profile));
+    }
+    let differential = match &records[..] {
+        [(baseline, baseline_profile), (changed, changed_profile)] => Some(
+            save_differential(
+                staged,
+                FLAMEGRAPHS,
+                problem,
+                (changed, changed_profile),
+                (baseline, baseline_profile),
+            )
+            .map_err(failed)?,
+        ),
+        _ => None,
+    };
+    Ok(VariantProfilesRecord {
+        problem: problem.to_string(),
+        profiles: records.into_iter().map(|(record, _)| record).collect(),
+        differential,
+    })
+}
+
+fn profile_artefacts(profiles: Option<&VariantProfilesRecord>) -> Vec<Artefact> {
+    let Some(profiles) = profiles else {
+        return Vec::new();
+    };
+    let mut artefacts = Vec::new();
+    for profile in &profiles.profiles {
+        artefacts.push(Artefact {
+            path: profile.flamegraph_file.clone(),
+            kind: ArtefactKind::Flamegraph,
+            description: format!("flamegraph of {}", profile.variant),
+        });
+        artefacts.push(Artefact {
+            path: profile.folded_file.clone(),
+            kind: ArtefactKind::FoldedStacks,
+            description: format!("folded stacks of {}", profile.variant),
+        });
+    }
+    if let Some(differential) = &profiles.differential {
+        artefacts.push(Artefact {
+            path: differential.file.clone(),
+            kind: ArtefactKind::DifferentialFlamegraph,
+            description: format!(
+                "{} compared with {}",
+                differential.changed, differential.baseline
+            ),
+        });
+    }
+    artefacts.push(Artefact {
+        path: "profile.json".into(),
+        kind: ArtefactKind::ProfileJson,
+        description: "the profiles: hotspots, sampling, overhead, memory".into(),
+    });
+    artefacts
+}
+
+/// The `mpi` variant launched on two ranks (or one per usable core) through the detected launcher.
+fn launch_mpi(
+    problem: &Problem,
+    machine: Option<&Machine>,
+    bench: Option<&BenchReport>,
+    seconds: f64,
+) -> Result<MpiRun, StageEnd> {
+    if linked_library_version().is_none() {
+        return Err(StageEnd::Skipped(format!(
+            "this build has no MPI support (cargo feature `mpi`): {ENABLE_HINT}"
+        )));
+    }
+    if let Some(Fact::Known(check)) = machine.map(|m| &m.mpi.launch_check)
+        && !check.succeeded
+    {
+        return Err(StageEnd::Skipped(format!(
+            "the launcher cannot start a process here: `{}` {}",
+            check.command, check.detail
+        )));
+    }
+    let naive_seconds = bench
+        .and_then(|b| b.ladder.entry(registry::reference().name()))
+        .and_then(|e| e.result())
+        .map(|r| r.measurement.wall_seconds.median)
+        .ok_or_else(|| {
+            StageEnd::Skipped("naive was not measured, so the job could not be checked".into())
+        })?;
+    // naive once for the checksum, the job about as long again on one rank.
+    if 2.0 * naive_seconds > seconds {
+        return Err(StageEnd::Skipped(format!(
+            "{seconds:.1} s left for it, and naive alone takes {naive_seconds:.1} s"
+        )));
+    }
+    let mut progress = ProgressReporter::new(seconds);
+    progress.step("mpi: naive for the checksum, then the launched job");
+    let naive = registry::reference()
+        .run(problem, &RunSettings::default())
+        .map_err(|e| StageEnd::Failed(e.to_string()))?;
+    let field = naive
+        .field
+        .ok_or_else(|| StageEnd::Failed("naive returned no field".into()))?;
+    let mut job = MpiJob::new(problem.clone())
+        .map_err(|e| StageEnd::Failed(format!("cannot find this program: {e}")))?;
+    job.ranks = Some(usable_cores().max(2));
+    let result = run_mpi_job(&job);
+    progress.finish();
+    let result = result.map_err(|e| StageEnd::Failed(format!("{e} ({})", e.hint())))?;
+    Ok(mpi_run(
+        &result,
+        field.checksum(),
+        field.outside_nodes() as u64 * problem.nc() as u64,
+    ))
+}
+
+/// The GPU against the fastest CPU variant of the ladder at a few sizes.
+fn gpu_crossover(
+    settings: &RunSettings,
+    bench: Option<&BenchReport>,
+    seconds: f64,
+) -> Result<GpuRun, StageEnd> {
+    let adapter = selected_adapter().map_err(|e| StageEnd::Skipped(format!("{e} ({})", e.hint)))?;
+    let bench = bench.ok_or_else(|| {
+        StageEnd::Skipped("the ladder did not check the gpu variant against naive".into())
+    })?;
+    let gpu = registry::find(hpc_kernels::scatter::variants::gpu::NAME)
+        .expect("the gpu variant is registered");
+    let agreement = match bench.ladder.entry(gpu.name()).map(|e| &e.outcome) {
+        Some(Outcome::Measured(result)) => result.measurement.agreement,
+        Some(Outcome::Failed(failure)) => {
+            return Err(StageEnd::Failed(format!(
+                "the gpu variant failed in the ladder: {}",
+                failure.message
+            )));
+        }
+        Some(Outcome::Skipped { reason, .. }) => return Err(StageEnd::Skipped(reason.clone())),
+        None => {
+            return Err(StageEnd::Skipped(
+                "the ladder did not run the gpu variant".into(),
+            ));
+        }
+    };
+    let cpu = fastest_measured(bench, |_, techniques| {
+        !techniques
+            .iter()
+            .any(|t| matches!(t, Technique::Gpu | Technique::Mpi))
+    })
+    .ok_or_else(|| StageEnd::Skipped("no CPU variant was measured to compare with".into()))?;
+    let (sizes, repeats, _) = [GPU_FULL_CROSSOVER, GPU_SHORT_CROSSOVER]
+        .into_iter()
+        .find(|(_, _, needs)| seconds >= *needs)
+        .ok_or_else(|| StageEnd::Skipped(format!("only {seconds:.1} s left for it")))?;
+    let mut progress = ProgressReporter::new(seconds);
+    progress.step(&format!(
+        "gpu: crossover against {} at n = {sizes:?}",
+        cpu.name()
+    ));
+    let measured = crossover(cpu, sizes, repeats, settings);
+    progress.finish();
+    let measured = measured.map_err(|e| StageEnd::Failed(e.to_string()))?;
+    Ok(gpu_run(&adapter, &measured, &agreement))
+}
+
+/// A variant that failed or disagreed with naive makes the exit code non-zero, after the report.
+fn disagreements_as_error(report: &Report) -> anyhow::Result<()> {
+    if let Fact::Known(bench) = &report.bench {
+        failures_as_error(bench)?;
+    }
+    let disagreeing: Vec<&str> = [
+        report.mpi.known().filter(|run| !run.agrees).map(|_| "mpi"),
+        report.gpu.known().filter(|run| !run.agrees).map(|_| "gpu"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if disagreeing.is_empty() {
+        return Ok(());
+    }
+    Err(user_error(
+        format!("variants disagree with naive: {}", disagreeing.join(", ")),
+        "the other variants' figures stand; a variant that disagrees with naive is a bug, please report it",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advise::Facts;
+
+    fn report_with(mpi: Fact<MpiRun>) -> Report {
+        let facts =
+            Facts::from_json(include_str!("../../tests/fixtures/facts/this-machine.json")).unwrap();
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool_version: "test".into(),
+            created_utc: utc_rfc3339(0),
+            host: "test".into(),
+            run: RunSummary {
+                problem: "p".into(),
+                nx: 1,
+                ny: 1,
+                nc: 3,
+                wavelength: 0.5,
+                contour: "default".into(),
+                quick: true,
+                budget_seconds: 15.0,
+                wall_seconds: 1.0,
+            },
+            machine: Fact::unknown("not detected in this test"),
+            bench: Fact::unknown("not run in this test"),
+            profiles: Fact::unknown("not run in this test"),
+            mpi,
+            gpu: Fact::unknown("not run in this test"),
+            recommendation: advise(&facts),
+            facts,
+            stages: Vec::new(),
+            artefacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_launched_job_that_disagrees_makes_the_exit_code_non_zero() {
+        let job = |agrees| MpiRun {
+            command: vec!["mpirun".into()],
+            ranks: 2,
+            threads_per_rank: 1,
+            whole_seconds: 0.5,
+            init_seconds: 0.1,
+            compute_seconds: 0.2,
+            launch_seconds: 0.3,
+            pairs_per_second: 1e7,
+            checksum: 1.0,
+            checksum_relative_difference: if agrees { 0.0 } else { 0.5 },
+            agrees,
+        };
+        assert!(disagreements_as_error(&report_with(Fact::Known(job(true)))).is_ok());
+        assert!(disagreements_as_error(&report_with(Fact::unknown("skipped"))).is_ok());
+        let error = disagreements_as_error(&report_with(Fact::Known(job(false)))).unwrap_err();
+        assert!(error.to_string().contains("mpi"), "{error}");
+    }
+}
