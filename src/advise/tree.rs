@@ -1,6 +1,6 @@
 //! The decision tree of docs/decision-tree.md, as data: nodes, questions, facts read, branches, advice, sources.
 //!
-//! Distilled from the seed documents in `/work/shared/seeds/` (cited by file
+//! Distilled from the training material's seed documents (`000` to `004`, cited by file
 //! name, paraphrased). Each node asks one question; its branches are tried in
 //! order and the first whose condition holds gives the answer, the actions
 //! and, optionally, a follow-up node. The walk ([`super::walk`]) visits the
