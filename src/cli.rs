@@ -260,7 +260,7 @@ pub struct ProblemArgs {
     #[arg(long, default_value_t = Problem::DEFAULT_CELLS)]
     pub nc: usize,
     /// Wavelength of the incident wave.
-    #[arg(long = "lambda", default_value_t = Problem::DEFAULT_WAVELENGTH)]
+    #[arg(long = "lambda", default_value_t = Problem::DEFAULT_WAVELENGTH, allow_negative_numbers = true)]
     pub wavelength: f64,
     /// Obstacle: `default`, `circle`, `file:PATH` (one `x y` per line), or `X(t); Y(t)`
     /// expressions in t over [0, 1], e.g. "cos(2*pi*t); 0.5*sin(2*pi*t)".

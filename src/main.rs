@@ -12,7 +12,18 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 fn main() -> ExitCode {
     // SAFETY: first statement of `main`, before any thread exists (see the function's docs).
     unsafe { hpc_kernels::gpu::quiet_driver_environment() };
-    let cli = hpc_advisor::cli::Cli::parse();
+    let cli = match hpc_advisor::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; a bad command line is a user error (exit 1).
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match hpc_advisor::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => hpc_advisor::error::report(&error),

@@ -180,6 +180,10 @@ fn table_and_markdown_call_out_the_binding_limit() {
 }
 
 #[test]
-fn an_unknown_format_is_a_usage_error() {
-    detect_command("yaml").assert().failure().code(2);
+fn an_unknown_format_is_a_user_error_with_exit_code_1() {
+    detect_command("yaml")
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicates::str::contains("invalid value 'yaml'"));
 }
