@@ -97,13 +97,18 @@ fn two_ranks_gather_the_field_naive_computes() {
     assert!(agreement.within(1e-6, 1e-7), "{agreement:?}");
 }
 
-#[test]
-fn a_launched_job_reports_launch_and_compute_apart() {
-    let problem = Problem::builder()
+/// The problem of the launched-job test.
+fn problem_for_timings() -> Problem {
+    Problem::builder()
         .cells(48, 48)
         .segments(48)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_launched_job_reports_launch_and_compute_apart() {
+    let problem = problem_for_timings();
     let expected = naive(&problem).checksum();
     let job = MpiJob {
         program: PathBuf::from(BINARY),
@@ -124,6 +129,21 @@ fn a_launched_job_reports_launch_and_compute_apart() {
     );
     assert!(result.launch_cost() > Duration::ZERO);
     assert!(result.init <= result.whole);
+    // Rank 0 reports every rank's node, pairs and compute time; together they cover the problem.
+    let ranks: Vec<usize> = result.rank_timings.iter().map(|t| t.rank).collect();
+    assert_eq!(ranks, [0, 1], "{result:?}");
+    let outside = naive(&problem_for_timings()).outside_nodes() as u64;
+    assert_eq!(
+        result.rank_timings.iter().map(|t| t.pairs).sum::<u64>(),
+        outside * 48,
+        "{result:?}"
+    );
+    assert!(
+        result
+            .rank_timings
+            .iter()
+            .all(|t| t.compute > Duration::ZERO && !t.node.is_empty())
+    );
     if Allocation::detect().is_none() {
         assert!(result.command.contains("-n 2"), "{}", result.command);
     }

@@ -7,12 +7,15 @@ use hpc_kernels::scatter::variants::gpu::{Crossover, Precision};
 use crate::bench::runner::AgreementRecord;
 use crate::distributed::MpiJobResult;
 use crate::fact::Fact;
-use crate::report::{GpuRun, MpiRun};
+use crate::report::{GpuRun, MpiRun, NodeThroughput};
+use hpc_kernels::scatter::variants::mpi::RankTiming;
 
 /// The MPI job's record, its checksum compared with naive's on the same problem.
 pub fn mpi_run(result: &MpiJobResult, naive_checksum: f64, pairs: u64) -> MpiRun {
     let compute_seconds = result.compute.as_secs_f64();
     let difference = relative_difference(result.checksum, naive_checksum);
+    let pairs_per_second = pairs as f64 / compute_seconds.max(f64::MIN_POSITIVE);
+    let nodes = node_throughputs(&result.rank_timings);
     MpiRun {
         command: result
             .command
@@ -25,11 +28,51 @@ pub fn mpi_run(result: &MpiJobResult, naive_checksum: f64, pairs: u64) -> MpiRun
         init_seconds: result.init.as_secs_f64(),
         compute_seconds,
         launch_seconds: result.launch_cost().as_secs_f64(),
-        pairs_per_second: pairs as f64 / compute_seconds.max(f64::MIN_POSITIVE),
+        pairs_per_second,
+        parallel_efficiency: if nodes.is_empty() {
+            Fact::unknown("rank 0 reported no per-rank timings")
+        } else {
+            Fact::Known(pairs_per_second / nodes.iter().map(|n| n.pairs_per_second).sum::<f64>())
+        },
+        nodes,
+        gather_seconds: result.gather.as_secs_f64(),
+        imbalance_seconds: imbalance(&result.rank_timings),
         checksum: result.checksum,
         checksum_relative_difference: difference,
         agrees: difference <= Agreement::LADDER_CHECKSUM_TOLERANCE,
     }
+}
+
+/// Per node, in order of first appearance: its ranks, pairs, and the sum of their throughputs.
+fn node_throughputs(timings: &[RankTiming]) -> Vec<NodeThroughput> {
+    let mut nodes: Vec<NodeThroughput> = Vec::new();
+    for timing in timings {
+        let throughput = timing.pairs as f64 / timing.compute.as_secs_f64().max(f64::MIN_POSITIVE);
+        match nodes.iter_mut().find(|n| n.node == timing.node) {
+            Some(node) => {
+                node.ranks += 1;
+                node.pairs += timing.pairs;
+                node.pairs_per_second += throughput;
+            }
+            None => nodes.push(NodeThroughput {
+                node: timing.node.clone(),
+                ranks: 1,
+                pairs: timing.pairs,
+                pairs_per_second: throughput,
+            }),
+        }
+    }
+    nodes
+}
+
+/// The slowest rank's compute minus the mean, in seconds (0 without timings).
+fn imbalance(timings: &[RankTiming]) -> f64 {
+    let seconds: Vec<f64> = timings.iter().map(|t| t.compute.as_secs_f64()).collect();
+    if seconds.is_empty() {
+        return 0.0;
+    }
+    let mean = seconds.iter().sum::<f64>() / seconds.len() as f64;
+    seconds.iter().copied().fold(f64::MIN, f64::max) - mean
 }
 
 fn relative_difference(value: f64, reference: f64) -> f64 {
@@ -100,9 +143,12 @@ pub(crate) mod tests {
             whole: Duration::from_millis(900),
             init: Duration::from_millis(100),
             compute: Duration::from_millis(300),
+            gather: Duration::from_millis(20),
+            rank_timings: Vec::new(),
             checksum: 1234.5,
         };
         let run = mpi_run(&result, 1234.5, 3_000_000);
+        assert!(run.nodes.is_empty() && matches!(run.parallel_efficiency, Fact::Unknown(_)));
         assert_eq!(run.command[..3], ["mpirun", "-n", "2"]);
         assert!((run.launch_seconds - 0.6).abs() < 1e-9);
         assert!((run.pairs_per_second - 1e7).abs() < 1.0);
@@ -110,6 +156,50 @@ pub(crate) mod tests {
         let wrong = mpi_run(&result, 1000.0, 3_000_000);
         assert!(!wrong.agrees);
         assert!((wrong.checksum_relative_difference - 0.2345).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ranks_add_up_per_node_and_the_slowest_sets_the_imbalance() {
+        let rank = |rank: usize, node: &str, millis: u64| RankTiming {
+            rank,
+            node: node.into(),
+            pairs: 1_000_000,
+            compute: Duration::from_millis(millis),
+        };
+        let timings = [
+            rank(0, "a", 100),
+            rank(1, "b", 100),
+            rank(2, "a", 100),
+            rank(3, "b", 200),
+        ];
+        let nodes = node_throughputs(&timings);
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(
+            (nodes[0].node.as_str(), nodes[0].ranks, nodes[0].pairs),
+            ("a", 2, 2_000_000)
+        );
+        assert!((nodes[0].pairs_per_second - 2e7).abs() < 1.0);
+        assert!((nodes[1].pairs_per_second - 1.5e7).abs() < 1.0);
+        // mean 125 ms, slowest 200 ms
+        assert!((imbalance(&timings) - 0.075).abs() < 1e-9);
+        let result = MpiJobResult {
+            command: "srun hpc-advisor kernel run --variant mpi".into(),
+            ranks: 4,
+            threads_per_rank: 1,
+            whole: Duration::from_millis(900),
+            init: Duration::from_millis(100),
+            compute: Duration::from_millis(250),
+            gather: Duration::from_millis(50),
+            rank_timings: timings.to_vec(),
+            checksum: 1.0,
+        };
+        let run = mpi_run(&result, 1.0, 4_000_000);
+        // 4e6 pairs in 0.25 s = 1.6e7 pairs/s against 3.5e7 the ranks reach on their own
+        let Fact::Known(efficiency) = run.parallel_efficiency else {
+            panic!("timings were given");
+        };
+        assert!((efficiency - 1.6e7 / 3.5e7).abs() < 1e-9, "{efficiency}");
+        assert!((run.gather_seconds - 0.05).abs() < 1e-12);
     }
 
     pub(crate) fn lavapipe() -> AdapterFacts {

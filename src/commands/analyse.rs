@@ -355,7 +355,12 @@ fn launch_mpi(
         .ok_or_else(|| StageEnd::Failed("naive returned no field".into()))?;
     let mut job = MpiJob::new(problem.clone())
         .map_err(|e| StageEnd::Failed(format!("cannot find this program: {e}")))?;
-    job.ranks = Some(usable_cores().max(2));
+    // Across a multi-node allocation, every task the scheduler granted; on one
+    // node, a rank per usable core (at least two, so communication is measured).
+    job.ranks = match crate::distributed::Allocation::detect() {
+        Some(allocation) if allocation.nodes > 1 => None,
+        _ => Some(usable_cores().max(2)),
+    };
     let result = run_mpi_job(&job);
     progress.finish();
     let result = result.map_err(|e| StageEnd::Failed(format!("{e} ({})", e.hint())))?;
@@ -482,6 +487,10 @@ mod tests {
             compute_seconds: 0.2,
             launch_seconds: 0.3,
             pairs_per_second: 1e7,
+            nodes: Vec::new(),
+            gather_seconds: 0.0,
+            imbalance_seconds: 0.0,
+            parallel_efficiency: Fact::unknown("no per-rank timings in this test"),
             checksum: 1.0,
             checksum_relative_difference: if agrees { 0.0 } else { 0.5 },
             agrees,

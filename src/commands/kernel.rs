@@ -181,6 +181,8 @@ pub struct RunReport {
     pub checksum: Option<f64>,
     /// `(phase name, duration)` in the order printed.
     pub phases: Vec<(String, Duration)>,
+    /// The `note` lines, in the order printed.
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
@@ -189,7 +191,7 @@ impl RunReport {
     }
 }
 
-/// Reads the checksum and phase lines of a `kernel run` report; other lines are ignored.
+/// Reads the checksum, phase and note lines of a `kernel run` report; other lines are ignored.
 pub fn parse_report(text: &str) -> RunReport {
     let mut report = RunReport::default();
     for line in text.lines() {
@@ -208,6 +210,7 @@ pub fn parse_report(text: &str) -> RunReport {
                 });
                 report.phases.extend(parsed);
             }
+            "note" => report.notes.push(value.trim().to_string()),
             _ => {}
         }
     }

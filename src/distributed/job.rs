@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hpc_kernels::scatter::variants::mpi::{
-    ENABLE_HINT, PHASE_COMPUTE, PHASE_GATHER, PHASE_INIT, linked_library_version,
+    ENABLE_HINT, PHASE_COMPUTE, PHASE_GATHER, PHASE_INIT, RankTiming, linked_library_version,
 };
 use hpc_kernels::scatter::{Contour, Problem};
 use thiserror::Error;
@@ -57,6 +57,10 @@ pub struct MpiJobResult {
     pub init: Duration,
     /// Rank 0's compute plus gather: the run without launch and start-up.
     pub compute: Duration,
+    /// Rank 0's gather: communication, and waiting for the slowest rank.
+    pub gather: Duration,
+    /// Every rank's node, pairs and compute time, as rank 0 reported them.
+    pub rank_timings: Vec<RankTiming>,
     pub checksum: f64,
 }
 
@@ -232,6 +236,12 @@ fn measure(command: &LaunchCommand, threads: usize) -> Result<MpiJobResult, JobE
         whole,
         init,
         compute: compute + gather,
+        gather,
+        rank_timings: report
+            .notes
+            .iter()
+            .filter_map(|note| RankTiming::parse_note(note))
+            .collect(),
         checksum,
     })
 }

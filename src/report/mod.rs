@@ -7,8 +7,8 @@ pub mod model;
 pub mod terminal;
 
 pub use model::{
-    Artefact, ArtefactKind, GpuRun, MpiRun, REPORT_SCHEMA_VERSION, Report, RunSummary, Stage,
-    StageOutcome,
+    Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, REPORT_SCHEMA_VERSION, Report,
+    RunSummary, Stage, StageOutcome,
 };
 
 use anyhow::Context;
@@ -124,16 +124,42 @@ fn failed_stages(report: &Report) -> Vec<(&str, String)> {
 /// The MPI job in one line: launch, split of the time, agreement; or why it did not run.
 fn mpi_summary(report: &Report) -> String {
     match &report.mpi {
-        Fact::Known(mpi) => format!(
-            "MPI: `{}`: {} rank(s) x {} thread(s), {:.3} s whole, {:.3} s launch, {:.3} s compute; {}",
-            mpi.command.join(" "),
-            mpi.ranks,
-            mpi.threads_per_rank,
-            mpi.whole_seconds,
-            mpi.launch_seconds,
-            mpi.compute_seconds,
-            agreement(mpi.agrees, mpi.checksum_relative_difference)
-        ),
+        Fact::Known(mpi) => {
+            let nodes: Vec<String> = mpi
+                .nodes
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{} ({} rank(s), {:.3e} pairs/s)",
+                        n.node, n.ranks, n.pairs_per_second
+                    )
+                })
+                .collect();
+            let efficiency = match &mpi.parallel_efficiency {
+                Fact::Known(e) => format!("{:.0}%", e * 100.0),
+                Fact::Unknown(because) => format!("unknown ({because})"),
+            };
+            format!(
+                "MPI: `{}`: {} rank(s) x {} thread(s), {:.3} s whole, {:.3} s launch, {:.3} s compute \
+                 ({:.3e} pairs/s in total; per node: {}; parallel efficiency {efficiency}, \
+                 {:.2} ms in the gather, {:.2} ms lost to imbalance); {}",
+                mpi.command.join(" "),
+                mpi.ranks,
+                mpi.threads_per_rank,
+                mpi.whole_seconds,
+                mpi.launch_seconds,
+                mpi.compute_seconds,
+                mpi.pairs_per_second,
+                if nodes.is_empty() {
+                    "not reported".to_string()
+                } else {
+                    nodes.join(", ")
+                },
+                mpi.gather_seconds * 1e3,
+                mpi.imbalance_seconds * 1e3,
+                agreement(mpi.agrees, mpi.checksum_relative_difference)
+            )
+        }
         Fact::Unknown(because) => format!("MPI: not run: {because}"),
     }
 }

@@ -101,13 +101,35 @@ pub struct MpiRun {
     pub compute_seconds: f64,
     /// `whole - compute`: what starting the job costs, in seconds.
     pub launch_seconds: f64,
-    /// Pair evaluations per second of the compute part.
+    /// Pair evaluations per second of the compute part (rank 0's compute and gather).
     pub pairs_per_second: f64,
+    /// Throughput of each node the job ran on: the sum over its ranks of pairs over compute time.
+    pub nodes: Vec<NodeThroughput>,
+    /// Rank 0's gather, in seconds: communication, and waiting for the slowest rank.
+    pub gather_seconds: f64,
+    /// The slowest rank's compute minus the mean compute, in seconds: time lost to uneven work.
+    pub imbalance_seconds: f64,
+    /// `pairs_per_second` over the sum of the nodes' throughputs: 1 means no time was lost
+    /// to imbalance or communication; unknown without per-rank timings.
+    pub parallel_efficiency: Fact<f64>,
     pub checksum: f64,
     /// `|checksum - naive checksum| / naive checksum`.
     pub checksum_relative_difference: f64,
     /// Within the ladder's tolerance: only then is its timing used.
     pub agrees: bool,
+}
+
+/// What one node of an MPI job computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeThroughput {
+    /// The node's name as MPI reports it.
+    pub node: String,
+    pub ranks: usize,
+    /// Pair evaluations its ranks computed.
+    pub pairs: u64,
+    /// Pair evaluations per second: the sum over its ranks of pairs over compute time.
+    pub pairs_per_second: f64,
 }
 
 /// The GPU variant's measured breakdown.

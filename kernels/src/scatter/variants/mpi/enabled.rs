@@ -9,7 +9,9 @@ use ::mpi::traits::{Communicator, CommunicatorCollectives, Root};
 use num_complex::Complex32;
 use rayon::prelude::*;
 
-use super::{NAME, PHASE_COMPUTE, PHASE_GATHER, PHASE_INIT, launched_ranks, launcher_family};
+use super::{
+    NAME, PHASE_COMPUTE, PHASE_GATHER, PHASE_INIT, RankTiming, launched_ranks, launcher_family,
+};
 use crate::scatter::field::Field;
 use crate::scatter::geometry::Scene;
 use crate::scatter::problem::Problem;
@@ -84,7 +86,14 @@ pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, Varia
     let compute = compute_started.elapsed();
     let gathered = gather(&world, &layout, &mine).map_err(failed)?;
     let gather_time = compute_started.elapsed() - compute;
-    let Some(buffer) = gathered else {
+    // Pairs this rank evaluated: its outside nodes (non-zero incident values) times the segments.
+    let incident = &mine[..mine.len() / 2];
+    let outside = incident
+        .chunks_exact(2)
+        .filter(|z| z[0] != 0.0 || z[1] != 0.0)
+        .count();
+    let timings = gather_timings(&world, compute, (outside * problem.nc()) as u64);
+    let (Some(buffer), Some(timings)) = (gathered, timings) else {
         return Ok(RunOutput {
             field: None,
             phases: Vec::new(),
@@ -99,6 +108,9 @@ pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, Varia
     ];
     if let Some(note) = BEST_ROWS.describe() {
         output = output.with_note(note);
+    }
+    for timing in &timings {
+        output = output.with_note(timing.note());
     }
     let library = library_summary();
     Ok(output
@@ -258,6 +270,48 @@ fn gather(
     let mut partition = PartitionMut::new(&mut buffer[..], counts, &displacements[..]);
     root.gather_varcount_into_root(mine, &mut partition);
     Ok(Some(buffer))
+}
+
+/// Bytes of a node name sent to rank 0 (longer names are cut).
+const NODE_NAME_BYTES: usize = 64;
+
+/// Every rank's node, pairs and compute time, on rank 0 (`None` elsewhere).
+fn gather_timings(
+    world: &impl Communicator,
+    compute: Duration,
+    pairs: u64,
+) -> Option<Vec<RankTiming>> {
+    let root = world.process_at_rank(0);
+    let figures = [compute.as_secs_f64(), pairs as f64];
+    let mut name = [0u8; NODE_NAME_BYTES];
+    let host = ::mpi::environment::processor_name().unwrap_or_else(|_| "unknown".into());
+    let length = host.len().min(NODE_NAME_BYTES);
+    name[..length].copy_from_slice(&host.as_bytes()[..length]);
+    if world.rank() != 0 {
+        root.gather_into(&figures[..]);
+        root.gather_into(&name[..]);
+        return None;
+    }
+    let size = world.size() as usize;
+    let mut all_figures = vec![0f64; 2 * size];
+    let mut all_names = vec![0u8; NODE_NAME_BYTES * size];
+    root.gather_into_root(&figures[..], &mut all_figures[..]);
+    root.gather_into_root(&name[..], &mut all_names[..]);
+    Some(
+        all_names
+            .chunks_exact(NODE_NAME_BYTES)
+            .zip(all_figures.chunks_exact(2))
+            .enumerate()
+            .map(|(rank, (name, figures))| RankTiming {
+                rank,
+                node: String::from_utf8_lossy(name)
+                    .trim_end_matches('\0')
+                    .to_string(),
+                pairs: figures[1] as u64,
+                compute: Duration::try_from_secs_f64(figures[0]).unwrap_or_default(),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

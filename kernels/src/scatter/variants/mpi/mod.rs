@@ -20,6 +20,8 @@ mod disabled;
 #[cfg(not(feature = "mpi"))]
 use disabled as backend;
 
+use std::time::Duration;
+
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, RunOutput, RunSettings, Variant, VariantError};
 
@@ -69,6 +71,49 @@ impl Variant for Mpi {
     }
     fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
         backend::run(problem, settings)
+    }
+}
+
+/// One rank's share of a run: where it ran, what it computed, how long it took.
+///
+/// Rank 0 gathers these and reports each as a note ([`RankTiming::note`]);
+/// whoever launched the job reads them back ([`RankTiming::parse_note`]) to
+/// give throughput per node and the time lost to imbalance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankTiming {
+    pub rank: usize,
+    /// The node the rank ran on (`MPI_Get_processor_name`).
+    pub node: String,
+    /// Pair evaluations the rank computed.
+    pub pairs: u64,
+    /// The rank's compute time, without start-up or gather.
+    pub compute: Duration,
+}
+
+impl RankTiming {
+    /// The note rank 0 prints, e.g. `rank 1 on node07: 972224 pairs in 1.234567 ms`.
+    pub fn note(&self) -> String {
+        format!(
+            "rank {} on {}: {} pairs in {:.6} ms",
+            self.rank,
+            self.node,
+            self.pairs,
+            self.compute.as_secs_f64() * 1e3
+        )
+    }
+
+    /// Reads a note written by [`RankTiming::note`]; `None` for any other note.
+    pub fn parse_note(note: &str) -> Option<RankTiming> {
+        let (rank, rest) = note.strip_prefix("rank ")?.split_once(" on ")?;
+        let (node, rest) = rest.rsplit_once(": ")?;
+        let (pairs, milliseconds) = rest.split_once(" pairs in ")?;
+        let milliseconds: f64 = milliseconds.strip_suffix(" ms")?.parse().ok()?;
+        Some(RankTiming {
+            rank: rank.parse().ok()?,
+            node: node.to_string(),
+            pairs: pairs.parse().ok()?,
+            compute: Duration::try_from_secs_f64(milliseconds * 1e-3).ok()?,
+        })
     }
 }
 
@@ -127,6 +172,22 @@ mod tests {
         );
         assert_eq!(launched_ranks_from(|_| None), None);
         assert_eq!(launcher_family_from(|_| false), None);
+    }
+
+    #[test]
+    fn rank_timings_round_trip_through_their_note() {
+        let timing = RankTiming {
+            rank: 3,
+            node: "node07.cluster".into(),
+            pairs: 972_224,
+            compute: Duration::from_micros(1_234_567),
+        };
+        assert_eq!(RankTiming::parse_note(&timing.note()), Some(timing));
+        assert_eq!(
+            RankTiming::parse_note("2 ranks x 1 threads, blocks of 8 rows"),
+            None
+        );
+        assert_eq!(RankTiming::parse_note("rank x on a: 1 pairs in 1 ms"), None);
     }
 
     #[test]
