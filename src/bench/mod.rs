@@ -122,7 +122,7 @@ pub fn run(
         &reference,
         progress,
     );
-    scaling.roofline = scaling::roofline(&ladder, &ceilings);
+    scaling.roofline = scaling::roofline(&ladder, &ceilings, settings.problem.nc());
     Ok(BenchReport {
         budget_seconds: budget,
         seconds_spent: started.elapsed().as_secs_f64(),

@@ -12,7 +12,7 @@ use hpc_kernels::scatter::{Problem, RunSettings, Variant, registry};
 use serde::{Deserialize, Serialize};
 
 use super::Progress;
-use super::ceilings::Ceilings;
+use super::ceilings::{CacheSizes, Ceilings};
 use super::runner::{
     Executor, Failure, Ladder, Measurement, Reference, RepetitionLimits, measure, next_repetitions,
     reference_run,
@@ -92,7 +92,8 @@ pub struct RooflinePoint {
     /// Measured L1 triad bandwidth (best sample) times the arithmetic intensity: the roof for data that
     /// stays in cache, as the scatter kernel's segment table does.
     pub l1_roof_gflops: Option<f64>,
-    /// `compute` or `memory`: the lower roof at this intensity.
+    /// `compute`, or `memory (l1|l2|dram)`: the lower of the compute roof and the
+    /// bandwidth roof of the level that holds the bytes touched per node.
     pub bound: Option<String>,
     /// Attained over the measured FMA peak for the variant's cores.
     pub fraction_of_fma_peak: Option<f64>,
@@ -462,7 +463,7 @@ fn size_scaling(
 }
 
 /// Every measured variant of the ladder as a point under the measured roofs.
-pub fn roofline(ladder: &Ladder, ceilings: &Ceilings) -> Vec<RooflinePoint> {
+pub fn roofline(ladder: &Ladder, ceilings: &Ceilings, segments: usize) -> Vec<RooflinePoint> {
     ladder
         .entries
         .iter()
@@ -475,23 +476,40 @@ pub fn roofline(ladder: &Ladder, ceilings: &Ceilings) -> Vec<RooflinePoint> {
                     .bandwidth(level, entry.workers)
                     .map(|bandwidth| bandwidth * intensity)
             };
-            let memory = roof("dram");
-            let bound = compute
-                .zip(memory)
-                .map(|(c, m)| if c <= m { "compute" } else { "memory" });
+            let level = feeding_level(entry.bytes_per_pair * segments as f64, &ceilings.caches);
+            let bound = compute.zip(roof(level)).map(|(c, m)| {
+                if c <= m {
+                    "compute".to_string()
+                } else {
+                    format!("memory ({level})")
+                }
+            });
             Some(RooflinePoint {
                 variant: entry.variant.clone(),
                 workers: entry.workers,
                 arithmetic_intensity: intensity,
                 gflops: result.gflops,
                 compute_roof_gflops: compute,
-                memory_roof_gflops: memory,
+                memory_roof_gflops: roof("dram"),
                 l1_roof_gflops: roof("l1"),
-                bound: bound.map(str::to_string),
+                bound,
                 fraction_of_fma_peak: compute.map(|c| result.gflops / c),
             })
         })
         .collect()
+}
+
+/// The level whose bandwidth feeds a variant: the smallest cache that holds
+/// the bytes it touches for one node (`bytes_per_pair x nc`), which every
+/// node reads again; the scatter kernel's segment table fits in L1.
+fn feeding_level(bytes_per_node: f64, caches: &CacheSizes) -> &'static str {
+    if bytes_per_node <= caches.l1_data as f64 {
+        "l1"
+    } else if bytes_per_node <= caches.l2 as f64 {
+        "l2"
+    } else {
+        "dram"
+    }
 }
 
 #[cfg(test)]
@@ -545,7 +563,7 @@ mod tests {
     }
 
     fn ceilings(fma: (f64, f64), dram: (f64, f64), l1: (f64, f64)) -> Ceilings {
-        use crate::bench::ceilings::{Bandwidth, CacheSizes, FmaPeak, ThroughputCeiling};
+        use crate::bench::ceilings::{Bandwidth, FmaPeak, ThroughputCeiling};
         use crate::bench::stats::Summary;
         let ceiling = |(single, all): (f64, f64), unit: &str| ThroughputCeiling {
             name: String::new(),
@@ -588,6 +606,7 @@ mod tests {
         let points = roofline(
             &ladder,
             &ceilings((50.0, 100.0), (20.0, 30.0), (100.0, 200.0)),
+            problem.nc(),
         );
         assert_eq!(points.len(), 3);
         for point in &points {
@@ -602,10 +621,11 @@ mod tests {
             assert_eq!(point.compute_roof_gflops, Some(peak));
             assert!((point.memory_roof_gflops.unwrap() - dram * intensity).abs() < 1e-9);
             assert!((point.l1_roof_gflops.unwrap() - l1 * intensity).abs() < 1e-9);
-            let expected_bound = if peak <= dram * intensity {
+            // 12 segments of at most a few hundred bytes each stay in L1.
+            let expected_bound = if peak <= l1 * intensity {
                 "compute"
             } else {
-                "memory"
+                "memory (l1)"
             };
             assert_eq!(point.bound.as_deref(), Some(expected_bound));
             let fraction = point.fraction_of_fma_peak.unwrap();
@@ -619,6 +639,14 @@ mod tests {
                 .workers,
             2
         );
+    }
+
+    #[test]
+    fn the_feeding_level_is_the_smallest_cache_holding_a_node_s_bytes() {
+        let caches = CacheSizes::FALLBACK;
+        assert_eq!(feeding_level(56.0 * 128.0, &caches), "l1");
+        assert_eq!(feeding_level(1096.0 * 128.0, &caches), "l2");
+        assert_eq!(feeding_level(1096.0 * 4096.0, &caches), "dram");
     }
 
     #[test]
