@@ -45,9 +45,14 @@ pub static THREADS_FUSED: RowVariant<FusedRows> = RowVariant {
 };
 
 impl RowKernel for FusedRows {
+    type Prepared = ();
+
+    fn prepare(&self, _scene: &Scene) {}
+
     fn row(
         &self,
         scene: &Scene,
+        _prepared: &(),
         j: usize,
         incident: &mut [Complex32],
         scattered: &mut [Complex32],

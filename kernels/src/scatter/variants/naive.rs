@@ -47,9 +47,14 @@ pub static THREADS: RowVariant<NaiveRows> = RowVariant {
 };
 
 impl RowKernel for NaiveRows {
+    type Prepared = ();
+
+    fn prepare(&self, _scene: &Scene) {}
+
     fn row(
         &self,
         scene: &Scene,
+        _prepared: &(),
         j: usize,
         incident_row: &mut [Complex32],
         scattered_row: &mut [Complex32],

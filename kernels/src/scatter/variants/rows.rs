@@ -16,7 +16,21 @@ use crate::scatter::variant::{RunOutput, RunSettings, Variant, VariantError};
 
 /// Computes one row `j` of the field: `incident` and `scattered` hold `nx + 1` nodes.
 pub trait RowKernel: Sync {
-    fn row(&self, scene: &Scene, j: usize, incident: &mut [Complex32], scattered: &mut [Complex32]);
+    /// What the kernel derives from the scene once per run (a padded table, say), so no
+    /// row repeats that work or allocates; `()` for kernels that need nothing.
+    type Prepared: Sync;
+
+    /// Builds [`RowKernel::Prepared`]: called once per run by every driver, never per row.
+    fn prepare(&self, scene: &Scene) -> Self::Prepared;
+
+    fn row(
+        &self,
+        scene: &Scene,
+        prepared: &Self::Prepared,
+        j: usize,
+        incident: &mut [Complex32],
+        scattered: &mut [Complex32],
+    );
 
     /// A fact about how this kernel runs here (e.g. the SIMD instruction set chosen).
     fn describe(&self) -> Option<String> {
@@ -121,23 +135,23 @@ impl<K: RowKernel> Variant for RowVariant<K> {
 }
 
 /// Every row in order on this thread.
-pub fn run_serial(kernel: &impl RowKernel, scene: &Scene) -> Field {
+pub fn run_serial<K: RowKernel>(kernel: &K, scene: &Scene) -> Field {
     let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
-    let nodes_x = scene.nodes_x();
-    for (j, (incident, scattered)) in field
-        .incident
-        .chunks_mut(nodes_x)
-        .zip(field.scattered.chunks_mut(nodes_x))
-        .enumerate()
-    {
-        kernel.row(scene, j, incident, scattered);
-    }
+    let prepared = kernel.prepare(scene);
+    run_rows(
+        kernel,
+        scene,
+        &prepared,
+        0..scene.nodes_y(),
+        &mut field.incident,
+        &mut field.scattered,
+    );
     field
 }
 
 /// Rows as individual tasks on a pool of `threads` named `scatter-worker-N`.
-pub fn run_threaded(
-    kernel: &impl RowKernel,
+pub fn run_threaded<K: RowKernel>(
+    kernel: &K,
     scene: &Scene,
     threads: usize,
 ) -> Result<Field, String> {
@@ -148,6 +162,7 @@ pub fn run_threaded(
         .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
     let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
     let nodes_x = scene.nodes_x();
+    let prepared = kernel.prepare(scene);
     pool.install(|| {
         field
             .incident
@@ -155,17 +170,21 @@ pub fn run_threaded(
             .zip(field.scattered.par_chunks_mut(nodes_x))
             .with_max_len(1)
             .enumerate()
-            .for_each(|(j, (incident, scattered))| kernel.row(scene, j, incident, scattered));
+            .for_each(|(j, (incident, scattered))| {
+                kernel.row(scene, &prepared, j, incident, scattered)
+            });
     });
     Ok(field)
 }
 
 /// Computes rows `rows` into a buffer of `rows.len() * (nx + 1)` nodes per array.
 ///
-/// Used by the multi-process variants, which hand out blocks of rows.
-pub fn run_rows(
-    kernel: &impl RowKernel,
+/// Used by the serial driver and by the multi-process variants, which hand
+/// out blocks of rows; `prepared` comes from one [`RowKernel::prepare`] per run.
+pub fn run_rows<K: RowKernel>(
+    kernel: &K,
     scene: &Scene,
+    prepared: &K::Prepared,
     rows: std::ops::Range<usize>,
     incident: &mut [Complex32],
     scattered: &mut [Complex32],
@@ -175,6 +194,6 @@ pub fn run_rows(
         .zip(incident.chunks_mut(nodes_x))
         .zip(scattered.chunks_mut(nodes_x))
     {
-        kernel.row(scene, j, inc, scat);
+        kernel.row(scene, prepared, j, inc, scat);
     }
 }

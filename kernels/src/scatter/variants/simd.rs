@@ -78,15 +78,23 @@ pub static THREADS_SIMD: RowVariant<SimdRows> = RowVariant {
 };
 
 impl RowKernel for SimdRows {
+    type Prepared = KernelSegments;
+
+    fn prepare(&self, scene: &Scene) -> KernelSegments {
+        KernelSegments::new(scene)
+    }
+
     fn row(
         &self,
         scene: &Scene,
+        segments: &KernelSegments,
         j: usize,
         incident: &mut [Complex32],
         scattered: &mut [Complex32],
     ) {
         self.isa().run(Row {
             scene,
+            segments,
             j,
             incident,
             scattered,
@@ -101,6 +109,7 @@ impl RowKernel for SimdRows {
 /// One row of the field, as a pulp operation.
 struct Row<'a> {
     scene: &'a Scene,
+    segments: &'a KernelSegments,
     j: usize,
     incident: &'a mut [Complex32],
     scattered: &'a mut [Complex32],
@@ -114,7 +123,6 @@ impl WithSimd for Row<'_> {
         let scene = self.scene;
         let y = scene.grid.y[self.j];
         let edges = Edges::<S>::new(&scene.points_x, &scene.points_y);
-        let segments = KernelSegments::new(scene);
         let lanes = S::F64_LANES;
         for (chunk, xs) in scene.grid.x.chunks(lanes).enumerate() {
             // The incident wave of a whole vector of nodes at once.
@@ -130,7 +138,7 @@ impl WithSimd for Row<'_> {
                     continue;
                 }
                 let i = chunk * lanes + lane;
-                let (re, im) = scattered_at(simd, &segments, scene.kmod * x, scene.kmod * y);
+                let (re, im) = scattered_at(simd, self.segments, scene.kmod * x, scene.kmod * y);
                 self.incident[i] = Complex32::new(cos[lane] as f32, sin[lane] as f32);
                 self.scattered[i] = Complex32::new(re as f32, im as f32);
             }
@@ -229,8 +237,8 @@ const SEGMENT_COLUMNS: usize = 7;
 /// the normal carries `-s kmod / 8` (then `-c = -s kmod (n.r) / R = (m . r') z`
 /// with `r' = kmod r` and `z = 8 / x`), and the columns are padded to whole vectors with
 /// zero-weight copies of the last segment, which add exactly nothing. Built
-/// per row: `7 x nc` values, negligible next to the row's `nodes x nc` pairs.
-struct KernelSegments {
+/// once per run ([`RowKernel::prepare`]): `7 x nc` values.
+pub struct KernelSegments {
     /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
     /// scaled normal x, scaled normal y, `n.k`, weight re, weight im.
     values: Vec<f64>,

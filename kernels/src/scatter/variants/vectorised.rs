@@ -48,9 +48,14 @@ fn zip_map_complex(
 }
 
 impl RowKernel for VectorisedRows {
+    type Prepared = ();
+
+    fn prepare(&self, _scene: &Scene) {}
+
     fn row(
         &self,
         scene: &Scene,
+        _prepared: &(),
         j: usize,
         incident: &mut [Complex32],
         scattered: &mut [Complex32],

@@ -204,8 +204,9 @@ fn compute_rows(
     let zero = Complex32::new(0.0, 0.0);
     let mut incident = vec![zero; rows.len() * nodes_x];
     let mut scattered = incident.clone();
+    let prepared = kernel.prepare(scene);
     let each_row = |(&j, (inc, scat)): (&usize, (&mut [Complex32], &mut [Complex32]))| {
-        kernel.row(scene, j, inc, scat)
+        kernel.row(scene, &prepared, j, inc, scat)
     };
     if threads > 1 {
         let pool = rayon::ThreadPoolBuilder::new()

@@ -13,7 +13,7 @@ use thiserror::Error;
 use super::protocol::{Message, ProtocolError, read_message, write_message};
 use crate::scatter::geometry::Scene;
 use crate::scatter::variants::BEST_ROWS;
-use crate::scatter::variants::rows::run_rows;
+use crate::scatter::variants::rows::{RowKernel, run_rows};
 
 /// A deliberate misbehaviour of worker 0 at its second compute request (tests only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,7 @@ fn serve_requests(
     };
     let fault = fault.filter(|_| worker == 0);
     let scene = Scene::new(&problem);
+    let prepared = BEST_ROWS.prepare(&scene);
     let (nodes_x, nodes_y) = (scene.nodes_x(), scene.nodes_y());
     let mut requests = 0;
     while let Some(message) = read_message(input)? {
@@ -137,7 +138,14 @@ fn serve_requests(
         let nodes = range.len() * nodes_x;
         let mut incident = vec![Complex32::new(0.0, 0.0); nodes];
         let mut scattered = incident.clone();
-        run_rows(&BEST_ROWS, &scene, range, &mut incident, &mut scattered);
+        run_rows(
+            &BEST_ROWS,
+            &scene,
+            &prepared,
+            range,
+            &mut incident,
+            &mut scattered,
+        );
         let answer = Message::Rows {
             first_row,
             nodes_x: nodes_x as u64,
