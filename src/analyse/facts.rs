@@ -607,6 +607,7 @@ mod tests {
             &mut NoProgress,
         )
         .unwrap()
+        .0
     }
 
     #[test]

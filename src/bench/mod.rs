@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use ceilings::{CacheSizes, CeilingSettings, Ceilings};
-use runner::{Executor, Ladder};
+use runner::{Executor, Ladder, Reference};
 use scaling::{Scaling, ScalingPlan};
 
 /// Share of the budget the ceilings' samples may use, and its cap in seconds; allocating
@@ -86,7 +86,7 @@ pub fn run(
     executor: &mut dyn Executor,
     settings: &BenchSettings,
     progress: &mut dyn Progress,
-) -> Result<BenchReport, BenchError> {
+) -> Result<(BenchReport, Reference), BenchError> {
     let started = Instant::now();
     let budget = settings.budget_seconds;
     let cores = crate::detect::usable_cores();
@@ -123,12 +123,13 @@ pub fn run(
         progress,
     );
     scaling.roofline = scaling::roofline(&ladder, &ceilings, settings.problem.nc());
-    Ok(BenchReport {
+    let report = BenchReport {
         budget_seconds: budget,
         seconds_spent: started.elapsed().as_secs_f64(),
         usable_cores: cores,
         ladder,
         ceilings,
         scaling,
-    })
+    };
+    Ok((report, reference))
 }

@@ -20,7 +20,8 @@ use crate::advise::facts::Technique;
 use crate::analyse::facts::{Measured, facts, techniques};
 use crate::analyse::runs::{gpu_run, mpi_run};
 use crate::analyse::{Budget, StageEnd, StageName, Stages};
-use crate::bench::runner::{MeasuringExecutor, Outcome};
+use crate::bench::ceilings::MPIRUN_LAUNCH;
+use crate::bench::runner::{MeasuringExecutor, Outcome, Reference};
 use crate::bench::scaling::thread_counts;
 use crate::bench::{self, BenchReport, BenchSettings, Progress};
 use crate::cli::AnalyseArgs;
@@ -65,14 +66,21 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
 
     let mut stages = Stages::default();
     let machine = stages.run(StageName::Detect, || Ok(detect_machine()));
-    let bench = stages.run(StageName::Bench, || {
-        run_bench(&problem, &settings, budget.for_stage(StageName::Bench))
-    });
+    // The bench's naive field is the reference later stages check against.
+    let mut reference = None;
+    let bench = stages
+        .run(StageName::Bench, || {
+            run_bench(&problem, &settings, budget.for_stage(StageName::Bench))
+        })
+        .map(|(report, naive)| {
+            reference = Some(naive);
+            report
+        });
     let mpi = stages.run(StageName::Mpi, || {
         launch_mpi(
             &problem,
             machine.known(),
-            bench.known(),
+            bench.known().zip(reference.as_ref()),
             budget.for_stage(StageName::Mpi),
         )
     });
@@ -175,7 +183,7 @@ fn run_bench(
     problem: &Problem,
     settings: &RunSettings,
     budget_seconds: f64,
-) -> Result<BenchReport, StageEnd> {
+) -> Result<(BenchReport, Reference), StageEnd> {
     let cores = usable_cores();
     let mut progress = ProgressReporter::new(budget_seconds);
     let report = bench::run(
@@ -316,7 +324,7 @@ fn profile_artefacts(profiles: Option<&VariantProfilesRecord>) -> Vec<Artefact> 
 fn launch_mpi(
     problem: &Problem,
     machine: Option<&Machine>,
-    bench: Option<&BenchReport>,
+    bench: Option<(&BenchReport, &Reference)>,
     seconds: f64,
 ) -> Result<MpiRun, StageEnd> {
     if linked_library_version().is_none() {
@@ -332,27 +340,26 @@ fn launch_mpi(
             check.command, check.detail
         )));
     }
-    let naive_seconds = bench
-        .and_then(|b| b.ladder.entry(registry::reference().name()))
-        .and_then(|e| e.result())
-        .map(|r| r.measurement.wall_seconds.median)
-        .ok_or_else(|| {
-            StageEnd::Skipped("naive was not measured, so the job could not be checked".into())
-        })?;
-    // naive once for the checksum, the job about as long again on one rank.
-    if 2.0 * naive_seconds > seconds {
+    let (bench, reference) = bench.ok_or_else(|| {
+        StageEnd::Skipped("naive was not measured, so the job could not be checked".into())
+    })?;
+    // The launch dominates the job: leave room for about two of them.
+    let launch = bench
+        .ceilings
+        .overheads
+        .iter()
+        .find(|o| o.name == MPIRUN_LAUNCH)
+        .and_then(|o| o.seconds.as_ref())
+        .map(|s| s.median);
+    if let Some(launch) = launch
+        && 2.0 * launch > seconds
+    {
         return Err(StageEnd::Skipped(format!(
-            "{seconds:.1} s left for it, and naive alone takes {naive_seconds:.1} s"
+            "{seconds:.1} s left for it, and launching `mpirun -n 1` alone takes {launch:.1} s"
         )));
     }
     let mut progress = ProgressReporter::new(seconds);
-    progress.step("mpi: naive for the checksum, then the launched job");
-    let naive = registry::reference()
-        .run(problem, &RunSettings::default())
-        .map_err(|e| StageEnd::Failed(e.to_string()))?;
-    let field = naive
-        .field
-        .ok_or_else(|| StageEnd::Failed("naive returned no field".into()))?;
+    progress.step("mpi: the launched job");
     let mut job = MpiJob::new(problem.clone())
         .map_err(|e| StageEnd::Failed(format!("cannot find this program: {e}")))?;
     // Across a multi-node allocation, every task the scheduler granted; on one
@@ -366,8 +373,8 @@ fn launch_mpi(
     let result = result.map_err(|e| StageEnd::Failed(format!("{e} ({})", e.hint())))?;
     Ok(mpi_run(
         &result,
-        field.checksum(),
-        field.outside_nodes() as u64 * problem.nc() as u64,
+        reference.field.checksum(),
+        reference.pairs,
     ))
 }
 

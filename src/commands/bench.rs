@@ -55,7 +55,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         &mut progress,
     );
     progress.finish();
-    let report = report.map_err(|e| {
+    let (report, _) = report.map_err(|e| {
         user_error(
             e.to_string(),
             "run `hpc-advisor kernel run --variant naive` with the same problem to see why",
