@@ -10,9 +10,13 @@
 //! order as the pairs.
 //!
 //! The per-pair formulation folds the asymptotic Hankel form into the
-//! contribution: with `c = s kmod (n.r) / R`,
-//! `nk H0 - i c H1 = a e^{i(x - pi/4)} (A + i B)`,
-//! `A = nk p0 - c p1`, `B = nk q0 - c q1`. Its operation count is in
+//! contribution: with `c = s kmod (n.r) / R` and the segment's weight
+//! `w = |w| e^{i phi}`,
+//! `w (nk H0 - i c H1) = a e^{i(x - pi/4 + phi)} (A + i B)`,
+//! `A = |w| (nk p0 - c p1)`, `B = |w| (nk q0 - c q1)`: the weight's modulus
+//! is folded into the segment's constants and its phase into the sine and
+//! cosine the Hankel form needs anyway, so a pair adds its term to the sum
+//! without a complex multiplication. Its operation count is in
 //! [`crate::scatter::cost`] and `docs/kernel.md`.
 
 pub mod bessel;
@@ -24,7 +28,7 @@ use pulp::{Simd, WithSimd};
 
 use self::bessel::{Reciprocals, asymptotic, reciprocals, small};
 use self::isa::Isa;
-use self::maths::sin_cos;
+use self::maths::{Shift, sin_cos};
 use crate::scatter::geometry::Scene;
 use crate::scatter::hankel::SWITCH;
 use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
@@ -229,18 +233,22 @@ fn lane_index<S: Simd>(simd: S) -> S::f64s {
 /// The widest vector of any level, in f64 lanes: the kernel's segment columns are padded to a multiple of it.
 const MAX_LANES: usize = 8;
 /// Columns of [`KernelSegments`].
-const SEGMENT_COLUMNS: usize = 7;
+const SEGMENT_COLUMNS: usize = 9;
 
 /// The segment table in the kernel's own layout, so that a pair needs no work that depends on the segment alone.
 ///
 /// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance),
-/// the normal carries `-s kmod / 8` (then `-c = -s kmod (n.r) / R = (m . r') z`
-/// with `r' = kmod r` and `z = 8 / x`), and the columns are padded to whole vectors with
-/// zero-weight copies of the last segment, which add exactly nothing. Built
-/// once per run ([`RowKernel::prepare`]): `7 x nc` values.
+/// the normal carries `-s kmod |w| / 8` (then `-c |w| = (m . r') z`
+/// with `r' = kmod r` and `z = 8 / x`), `n.k` carries `|w|`, the weight's
+/// phase is kept with the Hankel form's `-pi/4` added (in radians and in
+/// quarter turns, see [`Shift`]), and its direction `w / |w|` serves the
+/// rare pairs on the small-argument branch. The columns are padded to whole
+/// vectors with zero-weight copies of the last segment, which add exactly
+/// nothing. Built once per run ([`RowKernel::prepare`]): `9 x nc` values.
 pub struct KernelSegments {
     /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
-    /// scaled normal x, scaled normal y, `n.k`, weight re, weight im.
+    /// scaled normal x, scaled normal y, scaled `n.k`, phase in radians,
+    /// phase in quarter turns, direction re, direction im.
     values: Vec<f64>,
     padded: usize,
 }
@@ -255,14 +263,23 @@ impl KernelSegments {
             values.extend(std::iter::repeat_n(padding, padded - s.len()));
         };
         let last = s.len() - 1;
-        let normal_scale = |k: usize| -s.signed_kmod[k] / SWITCH;
+        let modulus = |k: usize| s.weight_re[k].hypot(s.weight_im[k]);
+        let normal_scale = |k: usize| -s.signed_kmod[k] * modulus(k) / SWITCH;
+        let shift = |k: usize| s.weight_im[k].atan2(s.weight_re[k]) - std::f64::consts::FRAC_PI_4;
+        // A zero-length segment has no direction and adds nothing.
+        let direction = |k: usize, part: f64| match modulus(k) {
+            0.0 => 0.0,
+            modulus => part / modulus,
+        };
         column(&|k| scene.kmod * s.mid_x[k], scene.kmod * s.mid_x[last]);
         column(&|k| scene.kmod * s.mid_y[k], scene.kmod * s.mid_y[last]);
         column(&|k| s.normal_x[k] * normal_scale(k), 0.0);
         column(&|k| s.normal_y[k] * normal_scale(k), 0.0);
-        column(&|k| s.n_dot_k[k], 0.0);
-        column(&|k| s.weight_re[k], 0.0);
-        column(&|k| s.weight_im[k], 0.0);
+        column(&|k| s.n_dot_k[k] * modulus(k), 0.0);
+        column(&shift, 0.0);
+        column(&|k| shift(k) * std::f64::consts::FRAC_2_PI, 0.0);
+        column(&|k| direction(k, s.weight_re[k]), 0.0);
+        column(&|k| direction(k, s.weight_im[k]), 0.0);
         KernelSegments { values, padded }
     }
 
@@ -295,8 +312,10 @@ fn scattered_at<S: Simd>(
         normal_x,
         normal_y,
         n_dot_k,
-        weight_re,
-        weight_im,
+        shift_radians,
+        shift_quarter_turns,
+        direction_re,
+        direction_im,
     ] = columns.map(|column| &column[..n]);
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
     // The distance of each vector and its division and square roots are issued
@@ -316,21 +335,20 @@ fn scattered_at<S: Simd>(
             simd.sub_f64s(px, mid_x[k]),
             simd.sub_f64s(py, mid_y[k]),
             current,
-            normal_x[k],
-            normal_y[k],
-            n_dot_k[k],
+            SegmentVector {
+                normal_x: normal_x[k],
+                normal_y: normal_y[k],
+                n_dot_k: n_dot_k[k],
+                shift: Shift {
+                    radians: shift_radians[k],
+                    quarter_turns: shift_quarter_turns[k],
+                },
+                direction_re: direction_re[k],
+                direction_im: direction_im[k],
+            },
         );
-        // sum += w * term
-        sum_re = simd.negate_mul_add_e_f64s(
-            weight_im[k],
-            term_im,
-            simd.mul_add_e_f64s(weight_re[k], term_re, sum_re),
-        );
-        sum_im = simd.mul_add_e_f64s(
-            weight_im[k],
-            term_re,
-            simd.mul_add_e_f64s(weight_re[k], term_im, sum_im),
-        );
+        sum_re = simd.add_f64s(sum_re, term_re);
+        sum_im = simd.add_f64s(sum_im, term_im);
         current = next;
         next = after_next;
     }
@@ -354,26 +372,47 @@ fn reciprocals_at<S: Simd>(
     )
 }
 
-/// `nk H0(x) - i c H1(x)` for a vector of pairs, from the scaled offset
-/// `r' = kmod (p - mid)`, the scaled normal `m = -s kmod n / 8` and `nk = n.k`.
+/// One vector of segments' constants from [`KernelSegments`], as a pair needs them.
+struct SegmentVector<V> {
+    /// `m = -s kmod |w| n / 8`.
+    normal_x: V,
+    normal_y: V,
+    /// `|w| n.k`.
+    n_dot_k: V,
+    /// `phi - pi/4`, `phi` the weight's phase.
+    shift: Shift<V>,
+    /// `w / |w|`.
+    direction_re: V,
+    direction_im: V,
+}
+
+/// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled offset
+/// `r' = kmod (p - mid)` and the segments' constants.
 #[inline(always)]
 fn pair_terms<S: Simd>(
     simd: S,
     rx: S::f64s,
     ry: S::f64s,
     reciprocals: Reciprocals<S::f64s>,
-    normal_x: S::f64s,
-    normal_y: S::f64s,
-    n_dot_k: S::f64s,
+    segments: SegmentVector<S::f64s>,
 ) -> (S::f64s, S::f64s) {
+    let SegmentVector {
+        normal_x,
+        normal_y,
+        n_dot_k,
+        shift,
+        direction_re,
+        direction_im,
+    } = segments;
     let x = reciprocals.x;
-    let a = asymptotic(simd, reciprocals);
-    // -c = -s kmod (n.r) / R = (m . r') z
+    let a = asymptotic(simd, reciprocals, shift);
+    // -c |w| = -s kmod |w| (n.r) / R = (m . r') z
     let minus_c = simd.mul_f64s(
         simd.mul_add_e_f64s(normal_x, rx, simd.mul_f64s(normal_y, ry)),
         a.z,
     );
-    // nk H0 - i c H1 = a e^{i(x - pi/4)} (A + i B), A = nk p0 - c p1, B = z (nk Q0 - c Q1)
+    // w (nk H0 - i c H1) = a e^{i(x - pi/4 + phi)} (A + i B),
+    // A = |w| (nk p0 - c p1), B = |w| z (nk Q0 - c Q1)
     let big_a = simd.mul_add_e_f64s(minus_c, a.p1, simd.mul_f64s(n_dot_k, a.p0));
     let big_b = simd.mul_f64s(
         a.z,
@@ -389,13 +428,20 @@ fn pair_terms<S: Simd>(
     if !any_lane::<S>(below) {
         return (term_re, term_im);
     }
-    // Some segment is within 8 / kmod of the node: those lanes take the rational forms.
+    // Some segment is within 8 / kmod of the node: those lanes take the rational forms,
+    // |w| (nk H0 - i c H1), turned by the weight's direction.
     let b = small(simd, x);
     let near_re = simd.negate_mul_add_e_f64s(minus_c, b.y1, simd.mul_f64s(n_dot_k, b.j0));
     let near_im = simd.mul_add_e_f64s(minus_c, b.j1, simd.mul_f64s(n_dot_k, b.y0));
+    let turned_re = simd.negate_mul_add_e_f64s(
+        direction_im,
+        near_im,
+        simd.mul_f64s(direction_re, near_re),
+    );
+    let turned_im = simd.mul_add_e_f64s(direction_im, near_re, simd.mul_f64s(direction_re, near_im));
     (
-        simd.select_f64s(below, near_re, term_re),
-        simd.select_f64s(below, near_im, term_im),
+        simd.select_f64s(below, turned_re, term_re),
+        simd.select_f64s(below, turned_im, term_im),
     )
 }
 

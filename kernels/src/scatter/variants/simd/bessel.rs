@@ -10,7 +10,7 @@
 use pulp::Simd;
 
 use super::any_lane;
-use super::maths::{ln, polynomial, sin_cos_minus_quarter_pi};
+use super::maths::{Shift, ln, polynomial, sin_cos_of_sum};
 use crate::scatter::hankel::{SWITCH, TWO_OVER_PI, large, small as tables};
 
 /// `J0, Y0, J1, Y1` of every lane.
@@ -26,6 +26,8 @@ pub struct BesselLanes<V> {
 /// `J0 = a (cos p0 - sin q0)`, `Y0 = a (sin p0 + cos q0)`,
 /// `J1 = a (sin p1 + cos q1)`, `Y1 = a (sin q1 - cos p1)`,
 /// with `a = sqrt(2 / (pi x))`, `sin`, `cos` of `x - pi/4`, and `q = z * q_series`.
+/// The kernel asks for the sine and cosine of `x - pi/4 + phi` instead, to
+/// fold a phase `phi` of its own into them ([`asymptotic`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Asymptotic<V> {
     pub amplitude: V,
@@ -57,12 +59,17 @@ pub fn reciprocals<S: Simd>(simd: S, x: S::f64s) -> Reciprocals<S::f64s> {
     Reciprocals { x, z, amplitude }
 }
 
-/// The asymptotic ingredients of every lane (meaningful where `x >= 8`, finite for any `x > 0`).
+/// The asymptotic ingredients of every lane (meaningful where `x >= 8`, finite for any `x > 0`),
+/// with the sine and cosine taken of `x + shift`; `shift = -pi/4` gives the functions themselves.
 #[inline(always)]
-pub fn asymptotic<S: Simd>(simd: S, reciprocals: Reciprocals<S::f64s>) -> Asymptotic<S::f64s> {
+pub fn asymptotic<S: Simd>(
+    simd: S,
+    reciprocals: Reciprocals<S::f64s>,
+    shift: Shift<S::f64s>,
+) -> Asymptotic<S::f64s> {
     let Reciprocals { x, z, amplitude } = reciprocals;
     let y = simd.mul_f64s(z, z);
-    let (sin, cos) = sin_cos_minus_quarter_pi(simd, x);
+    let (sin, cos) = sin_cos_of_sum(simd, x, shift);
     Asymptotic {
         amplitude,
         sin,
@@ -144,7 +151,8 @@ pub fn small<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
 /// `J0, Y0, J1, Y1` of every lane, each lane on its own branch.
 #[inline(always)]
 pub fn bessel01<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
-    let large = asymptotic(simd, reciprocals(simd, x)).bessel(simd);
+    let quarter_back = Shift::splat(simd, -std::f64::consts::FRAC_PI_4);
+    let large = asymptotic(simd, reciprocals(simd, x), quarter_back).bessel(simd);
     let below = simd.less_than_f64s(x, simd.splat_f64s(SWITCH));
     if !any_lane::<S>(below) {
         return large;
