@@ -433,12 +433,10 @@ fn pair_terms<S: Simd>(
     let b = small(simd, x);
     let near_re = simd.negate_mul_add_e_f64s(minus_c, b.y1, simd.mul_f64s(n_dot_k, b.j0));
     let near_im = simd.mul_add_e_f64s(minus_c, b.j1, simd.mul_f64s(n_dot_k, b.y0));
-    let turned_re = simd.negate_mul_add_e_f64s(
-        direction_im,
-        near_im,
-        simd.mul_f64s(direction_re, near_re),
-    );
-    let turned_im = simd.mul_add_e_f64s(direction_im, near_re, simd.mul_f64s(direction_re, near_im));
+    let turned_re =
+        simd.negate_mul_add_e_f64s(direction_im, near_im, simd.mul_f64s(direction_re, near_re));
+    let turned_im =
+        simd.mul_add_e_f64s(direction_im, near_re, simd.mul_f64s(direction_re, near_im));
     (
         simd.select_f64s(below, turned_re, term_re),
         simd.select_f64s(below, turned_im, term_im),
