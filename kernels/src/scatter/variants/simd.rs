@@ -306,46 +306,31 @@ fn scattered_at<S: Simd>(
 ) -> (f64, f64) {
     let columns = segments.columns::<S>();
     let n = columns[0].len();
-    let [
-        mid_x,
-        mid_y,
-        normal_x,
-        normal_y,
-        n_dot_k,
-        shift_radians,
-        shift_quarter_turns,
-        direction_re,
-        direction_im,
-    ] = columns.map(|column| &column[..n]);
+    let [mid_x, mid_y, ..] = columns;
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
     // The distance of each vector and its division and square roots are issued
     // two vectors ahead, so that their latency overlaps the polynomial work of
     // the vectors in between (software pipelining; LLVM places them at the end
-    // of the loop body, hence two ahead rather than one).
+    // of the loop body, hence two ahead rather than one). The last two vectors
+    // issue nothing new.
     let zero = simd.splat_f64s(0.0);
     let (mut sum_re, mut sum_im) = (zero, zero);
     let mut current = reciprocals_at(simd, px, py, mid_x[0], mid_y[0]);
     let second = 1.min(n - 1);
     let mut next = reciprocals_at(simd, px, py, mid_x[second], mid_y[second]);
+    let pipelined = n.saturating_sub(2);
     for k in 0..n {
-        let ahead = (k + 2).min(n - 1);
-        let after_next = reciprocals_at(simd, px, py, mid_x[ahead], mid_y[ahead]);
+        let after_next = if k < pipelined {
+            reciprocals_at(simd, px, py, mid_x[k + 2], mid_y[k + 2])
+        } else {
+            next
+        };
         let (term_re, term_im) = pair_terms(
             simd,
             simd.sub_f64s(px, mid_x[k]),
             simd.sub_f64s(py, mid_y[k]),
             current,
-            SegmentVector {
-                normal_x: normal_x[k],
-                normal_y: normal_y[k],
-                n_dot_k: n_dot_k[k],
-                shift: Shift {
-                    radians: shift_radians[k],
-                    quarter_turns: shift_quarter_turns[k],
-                },
-                direction_re: direction_re[k],
-                direction_im: direction_im[k],
-            },
+            SegmentVector::at(&columns, k),
         );
         sum_re = simd.add_f64s(sum_re, term_re);
         sum_im = simd.add_f64s(sum_im, term_im);
@@ -384,6 +369,35 @@ struct SegmentVector<V> {
     /// `w / |w|`.
     direction_re: V,
     direction_im: V,
+}
+
+impl<V: Copy> SegmentVector<V> {
+    /// Vector `k` of the kernel's columns (in [`KernelSegments`] order).
+    #[inline(always)]
+    fn at(columns: &[&[V]; SEGMENT_COLUMNS], k: usize) -> SegmentVector<V> {
+        let [
+            _mid_x,
+            _mid_y,
+            normal_x,
+            normal_y,
+            n_dot_k,
+            shift_radians,
+            shift_quarter_turns,
+            direction_re,
+            direction_im,
+        ] = columns.map(|column| column[k]);
+        SegmentVector {
+            normal_x,
+            normal_y,
+            n_dot_k,
+            shift: Shift {
+                radians: shift_radians,
+                quarter_turns: shift_quarter_turns,
+            },
+            direction_re,
+            direction_im,
+        }
+    }
 }
 
 /// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled offset
