@@ -138,14 +138,32 @@ impl WithSimd for Row<'_> {
             let (sin, cos) = sin_cos(simd, phase);
             let (sin, cos) = (as_lanes::<S>(&sin), as_lanes::<S>(&cos));
             for (lane, &x) in xs.iter().enumerate() {
-                if edges.contain(simd, x, y) {
-                    continue;
+                if !edges.contain(simd, x, y) {
+                    self.incident[chunk * lanes + lane] =
+                        Complex32::new(cos[lane] as f32, sin[lane] as f32);
                 }
-                let i = chunk * lanes + lane;
-                let (re, im) = scattered_at(simd, self.segments, scene.kmod * x, scene.kmod * y);
-                self.incident[i] = Complex32::new(cos[lane] as f32, sin[lane] as f32);
-                self.scattered[i] = Complex32::new(re as f32, im as f32);
             }
+        }
+        // The outside nodes are now those with an incident wave (of modulus 1;
+        // inside nodes keep exactly zero). Each node starts the distances and
+        // reciprocals of the next one's first segment vectors during its own
+        // last two, so the pipeline stays full from node to node.
+        let incident = &*self.incident;
+        let scaled = |i: usize| [scene.kmod * scene.grid.x[i], scene.kmod * y];
+        let mut outside = (0..incident.len())
+            .filter(|&i| incident[i] != Complex32::ZERO)
+            .peekable();
+        let Some(&first) = outside.peek() else {
+            return;
+        };
+        let columns = self.segments.columns::<S>();
+        let mut started = start(simd, &columns, scaled(first));
+        while let Some(i) = outside.next() {
+            // The row's last node starts itself again, for nothing.
+            let following = scaled(*outside.peek().unwrap_or(&i));
+            let ((re, im), carried) = scattered_at(simd, &columns, scaled(i), started, following);
+            self.scattered[i] = Complex32::new(re as f32, im as f32);
+            started = carried;
         }
     }
 }
@@ -243,7 +261,7 @@ const SEGMENT_COLUMNS: usize = 9;
 /// phase is kept with the Hankel form's `-pi/4` added (in radians and in
 /// quarter turns, see [`Shift`]), and its direction `w / |w|` serves the
 /// rare pairs on the small-argument branch. The columns are padded to whole
-/// vectors with zero-weight copies of the last segment, which add exactly
+/// vectors (at least two of the widest level) with zero-weight copies of the last segment, which add exactly
 /// nothing. Built once per run ([`RowKernel::prepare`]): `9 x nc` values.
 pub struct KernelSegments {
     /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
@@ -256,7 +274,8 @@ pub struct KernelSegments {
 impl KernelSegments {
     fn new(scene: &Scene) -> KernelSegments {
         let s = &scene.segments;
-        let padded = s.len().div_ceil(MAX_LANES) * MAX_LANES;
+        // At least two vectors, so that a node always has two to start the next one with.
+        let padded = s.len().div_ceil(MAX_LANES).max(2) * MAX_LANES;
         let mut values = Vec::with_capacity(SEGMENT_COLUMNS * padded);
         let mut column = |f: &dyn Fn(usize) -> f64, padding: f64| {
             values.extend((0..s.len()).map(f));
@@ -295,49 +314,74 @@ impl KernelSegments {
     }
 }
 
-/// The scattered wave at the node `(kmod px, kmod py)`: lane `l` accumulates
+/// The distances and reciprocals of a node's first two segment vectors.
+type Started<V> = [Reciprocals<V>; 2];
+
+/// Issues the first two segment vectors of the scaled node `kmod p` (the first outside node of a row).
+#[inline(always)]
+fn start<S: Simd>(
+    simd: S,
+    columns: &[&[S::f64s]; SEGMENT_COLUMNS],
+    [scaled_px, scaled_py]: [f64; 2],
+) -> Started<S::f64s> {
+    let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
+    let [mid_x, mid_y, ..] = columns;
+    [
+        reciprocals_at(simd, px, py, mid_x[0], mid_y[0]),
+        reciprocals_at(simd, px, py, mid_x[1], mid_y[1]),
+    ]
+}
+
+/// The scattered wave at the scaled node `kmod p`: lane `l` accumulates
 /// segments `l, l + lanes, ...`, then the lanes are summed.
+///
+/// `started` holds this node's first two vectors, issued by the previous
+/// node (or [`start`]); the last two vectors issue those of the `following`
+/// node and return them.
 #[inline(always)]
 fn scattered_at<S: Simd>(
     simd: S,
-    segments: &KernelSegments,
-    scaled_px: f64,
-    scaled_py: f64,
-) -> (f64, f64) {
-    let columns = segments.columns::<S>();
+    columns: &[&[S::f64s]; SEGMENT_COLUMNS],
+    [scaled_px, scaled_py]: [f64; 2],
+    started: Started<S::f64s>,
+    [following_x, following_y]: [f64; 2],
+) -> ((f64, f64), Started<S::f64s>) {
     let n = columns[0].len();
     let [mid_x, mid_y, ..] = columns;
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
+    let (fx, fy) = (simd.splat_f64s(following_x), simd.splat_f64s(following_y));
     // The distance of each vector and its division and square roots are issued
     // two vectors ahead, so that their latency overlaps the polynomial work of
     // the vectors in between (software pipelining; LLVM places them at the end
     // of the loop body, hence two ahead rather than one). The last two vectors
-    // issue nothing new.
+    // issue the following node's first two.
     let zero = simd.splat_f64s(0.0);
     let (mut sum_re, mut sum_im) = (zero, zero);
-    let mut current = reciprocals_at(simd, px, py, mid_x[0], mid_y[0]);
-    let second = 1.min(n - 1);
-    let mut next = reciprocals_at(simd, px, py, mid_x[second], mid_y[second]);
-    let pipelined = n.saturating_sub(2);
+    let [mut current, mut next] = started;
+    let pipelined = n - 2;
     for k in 0..n {
-        let after_next = if k < pipelined {
-            reciprocals_at(simd, px, py, mid_x[k + 2], mid_y[k + 2])
+        let (ahead_x, ahead_y, ahead) = if k < pipelined {
+            (px, py, k + 2)
         } else {
-            next
+            (fx, fy, k - pipelined)
         };
+        let after_next = reciprocals_at(simd, ahead_x, ahead_y, mid_x[ahead], mid_y[ahead]);
         let (term_re, term_im) = pair_terms(
             simd,
             simd.sub_f64s(px, mid_x[k]),
             simd.sub_f64s(py, mid_y[k]),
             current,
-            SegmentVector::at(&columns, k),
+            SegmentVector::at(columns, k),
         );
         sum_re = simd.add_f64s(sum_re, term_re);
         sum_im = simd.add_f64s(sum_im, term_im);
         current = next;
         next = after_next;
     }
-    (simd.reduce_sum_f64s(sum_re), simd.reduce_sum_f64s(sum_im))
+    (
+        (simd.reduce_sum_f64s(sum_re), simd.reduce_sum_f64s(sum_im)),
+        [current, next],
+    )
 }
 
 /// `x = |r'|` for the scaled offsets `r' = kmod (p - mid)`, and the reciprocals of `x`.
@@ -385,17 +429,17 @@ impl<V: Copy> SegmentVector<V> {
             shift_quarter_turns,
             direction_re,
             direction_im,
-        ] = columns.map(|column| column[k]);
+        ] = columns;
         SegmentVector {
-            normal_x,
-            normal_y,
-            n_dot_k,
+            normal_x: normal_x[k],
+            normal_y: normal_y[k],
+            n_dot_k: n_dot_k[k],
             shift: Shift {
-                radians: shift_radians,
-                quarter_turns: shift_quarter_turns,
+                radians: shift_radians[k],
+                quarter_turns: shift_quarter_turns[k],
             },
-            direction_re,
-            direction_im,
+            direction_re: direction_re[k],
+            direction_im: direction_im[k],
         }
     }
 }
