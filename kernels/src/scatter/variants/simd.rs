@@ -251,21 +251,22 @@ fn lane_index<S: Simd>(simd: S) -> S::f64s {
 /// The widest vector of any level, in f64 lanes: the kernel's segment columns are padded to a multiple of it.
 const MAX_LANES: usize = 8;
 /// Columns of [`KernelSegments`].
-const SEGMENT_COLUMNS: usize = 9;
+const SEGMENT_COLUMNS: usize = 10;
 
 /// The segment table in the kernel's own layout, so that a pair needs no work that depends on the segment alone.
 ///
 /// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance),
 /// the normal carries `-s kmod |w| / 8` (then `-c |w| = (m . r') z`
-/// with `r' = kmod r` and `z = 8 / x`), `n.k` carries `|w|`, the weight's
+/// with `r' = kmod r` and `z = 8 / x`; `m . r'` is taken as `m . p' - m . mid'`,
+/// the latter stored), `n.k` carries `|w|`, the weight's
 /// phase is kept with the Hankel form's `-pi/4` added (in radians and in
 /// quarter turns, see [`Shift`]), and its direction `w / |w|` serves the
 /// rare pairs on the small-argument branch. The columns are padded to whole
 /// vectors (at least two of the widest level) with zero-weight copies of the last segment, which add exactly
-/// nothing. Built once per run ([`RowKernel::prepare`]): `9 x nc` values.
+/// nothing. Built once per run ([`RowKernel::prepare`]): `10 x nc` values.
 pub struct KernelSegments {
     /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
-    /// scaled normal x, scaled normal y, scaled `n.k`, phase in radians,
+    /// scaled normal x, scaled normal y, `-(normal . mid)` of those, scaled `n.k`, phase in radians,
     /// phase in quarter turns, direction re, direction im.
     values: Vec<f64>,
     padded: usize,
@@ -294,6 +295,14 @@ impl KernelSegments {
         column(&|k| scene.kmod * s.mid_y[k], scene.kmod * s.mid_y[last]);
         column(&|k| s.normal_x[k] * normal_scale(k), 0.0);
         column(&|k| s.normal_y[k] * normal_scale(k), 0.0);
+        column(
+            &|k| {
+                let mid = [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
+                -(s.normal_x[k] * normal_scale(k) * mid[0]
+                    + s.normal_y[k] * normal_scale(k) * mid[1])
+            },
+            0.0,
+        );
         column(&|k| s.n_dot_k[k] * modulus(k), 0.0);
         column(&shift, 0.0);
         column(&|k| shift(k) * std::f64::consts::FRAC_2_PI, 0.0);
@@ -366,13 +375,7 @@ fn scattered_at<S: Simd>(
             (fx, fy, k - pipelined)
         };
         let after_next = reciprocals_at(simd, ahead_x, ahead_y, mid_x[ahead], mid_y[ahead]);
-        let (term_re, term_im) = pair_terms(
-            simd,
-            simd.sub_f64s(px, mid_x[k]),
-            simd.sub_f64s(py, mid_y[k]),
-            current,
-            SegmentVector::at(columns, k),
-        );
+        let (term_re, term_im) = pair_terms(simd, px, py, current, SegmentVector::at(columns, k));
         sum_re = simd.add_f64s(sum_re, term_re);
         sum_im = simd.add_f64s(sum_im, term_im);
         current = next;
@@ -406,6 +409,8 @@ struct SegmentVector<V> {
     /// `m = -s kmod |w| n / 8`.
     normal_x: V,
     normal_y: V,
+    /// `-(m . mid')`.
+    minus_normal_dot_mid: V,
     /// `|w| n.k`.
     n_dot_k: V,
     /// `phi - pi/4`, `phi` the weight's phase.
@@ -424,6 +429,7 @@ impl<V: Copy> SegmentVector<V> {
             _mid_y,
             normal_x,
             normal_y,
+            minus_normal_dot_mid,
             n_dot_k,
             shift_radians,
             shift_quarter_turns,
@@ -433,6 +439,7 @@ impl<V: Copy> SegmentVector<V> {
         SegmentVector {
             normal_x: normal_x[k],
             normal_y: normal_y[k],
+            minus_normal_dot_mid: minus_normal_dot_mid[k],
             n_dot_k: n_dot_k[k],
             shift: Shift {
                 radians: shift_radians[k],
@@ -444,19 +451,20 @@ impl<V: Copy> SegmentVector<V> {
     }
 }
 
-/// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled offset
-/// `r' = kmod (p - mid)` and the segments' constants.
+/// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled node
+/// `p' = kmod p` and the segments' constants.
 #[inline(always)]
 fn pair_terms<S: Simd>(
     simd: S,
-    rx: S::f64s,
-    ry: S::f64s,
+    px: S::f64s,
+    py: S::f64s,
     reciprocals: Reciprocals<S::f64s>,
     segments: SegmentVector<S::f64s>,
 ) -> (S::f64s, S::f64s) {
     let SegmentVector {
         normal_x,
         normal_y,
+        minus_normal_dot_mid,
         n_dot_k,
         shift,
         direction_re,
@@ -464,9 +472,13 @@ fn pair_terms<S: Simd>(
     } = segments;
     let x = reciprocals.x;
     let a = asymptotic(simd, reciprocals, shift);
-    // -c |w| = -s kmod |w| (n.r) / R = (m . r') z
+    // -c |w| = -s kmod |w| (n.r) / R = (m . r') z, m . r' = m . p' - m . mid'
     let minus_c = simd.mul_f64s(
-        simd.mul_add_e_f64s(normal_x, rx, simd.mul_f64s(normal_y, ry)),
+        simd.mul_add_e_f64s(
+            normal_x,
+            px,
+            simd.mul_add_e_f64s(normal_y, py, minus_normal_dot_mid),
+        ),
         a.z,
     );
     // w (nk H0 - i c H1) = a e^{i(x - pi/4 + phi)} (A + i B),
