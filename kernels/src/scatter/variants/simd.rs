@@ -26,11 +26,11 @@ pub mod maths;
 use num_complex::Complex32;
 use pulp::{Simd, WithSimd};
 
-use self::bessel::{Reciprocals, asymptotic, reciprocals, small};
+use self::bessel::{Reciprocals, SERIES_TERMS, asymptotic, blended, reciprocals, small};
 use self::isa::Isa;
 use self::maths::{Shift, sin_cos};
 use crate::scatter::geometry::Scene;
-use crate::scatter::hankel::SWITCH;
+use crate::scatter::hankel::{SWITCH, large};
 use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
 
 /// The row kernel, on the best instruction set of this CPU or on a chosen one.
@@ -250,24 +250,39 @@ fn lane_index<S: Simd>(simd: S) -> S::f64s {
 
 /// The widest vector of any level, in f64 lanes: the kernel's segment columns are padded to a multiple of it.
 const MAX_LANES: usize = 8;
-/// Columns of [`KernelSegments`].
-const SEGMENT_COLUMNS: usize = 10;
+/// Where each quantity's column starts in [`KernelSegments`] (a series takes [`SERIES_TERMS`] columns).
+mod column {
+    use super::SERIES_TERMS;
+    pub const MID_X: usize = 0;
+    pub const MID_Y: usize = 1;
+    pub const NORMAL_X: usize = 2;
+    pub const NORMAL_Y: usize = 3;
+    pub const MINUS_NORMAL_DOT_MID: usize = 4;
+    pub const SHIFT_RADIANS: usize = 5;
+    pub const SHIFT_QUARTER_TURNS: usize = 6;
+    pub const DIRECTION_RE: usize = 7;
+    pub const DIRECTION_IM: usize = 8;
+    pub const U_P0: usize = 9;
+    pub const U_Q0: usize = U_P0 + SERIES_TERMS;
+    pub const COUNT: usize = U_Q0 + SERIES_TERMS;
+}
 
 /// The segment table in the kernel's own layout, so that a pair needs no work that depends on the segment alone.
 ///
-/// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance),
-/// the normal carries `-s kmod |w| / 8` (then `-c |w| = (m . r') z`
-/// with `r' = kmod r` and `z = 8 / x`; `m . r'` is taken as `m . p' - m . mid'`,
-/// the latter stored), `n.k` carries `|w|`, the weight's
-/// phase is kept with the Hankel form's `-pi/4` added (in radians and in
-/// quarter turns, see [`Shift`]), and its direction `w / |w|` serves the
-/// rare pairs on the small-argument branch. The columns are padded to whole
-/// vectors (at least two of the widest level) with zero-weight copies of the last segment, which add exactly
-/// nothing. Built once per run ([`RowKernel::prepare`]): `10 x nc` values.
+/// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance).
+/// The normal carries `-s kmod |w| / 8`, so `v = -c |w| = (m . r') z` with
+/// `r' = kmod r` and `z = 8 / x`; `m . r'` is taken as `m . p' - m . mid'`,
+/// the latter stored. With `u = |w| n.k`, the products `u P0_i` and `u Q0_i`
+/// of the asymptotic series are stored, so a pair blends them with `v P1_i`,
+/// `v Q1_i` in one FMA each ([`blended`]); `u P0_0 = u` serves the
+/// small-argument branch. The weight's phase is kept with the Hankel form's
+/// `-pi/4` added (in radians and in quarter turns, see [`Shift`]), and its
+/// direction `w / |w|` serves the rare pairs on the small-argument branch.
+/// The columns are padded to whole vectors (at least two of the widest
+/// level) with zero-weight copies of the last segment, which add exactly
+/// nothing. Built once per run ([`RowKernel::prepare`]): `19 x nc` values.
 pub struct KernelSegments {
-    /// `SEGMENT_COLUMNS` columns of `padded` values: scaled mid x, scaled mid y,
-    /// scaled normal x, scaled normal y, `-(normal . mid)` of those, scaled `n.k`, phase in radians,
-    /// phase in quarter turns, direction re, direction im.
+    /// [`column::COUNT`] columns of `padded` values, in [`column`] order.
     values: Vec<f64>,
     padded: usize,
 }
@@ -277,46 +292,50 @@ impl KernelSegments {
         let s = &scene.segments;
         // At least two vectors, so that a node always has two to start the next one with.
         let padded = s.len().div_ceil(MAX_LANES).max(2) * MAX_LANES;
-        let mut values = Vec::with_capacity(SEGMENT_COLUMNS * padded);
+        let mut values = Vec::with_capacity(column::COUNT * padded);
         let mut column = |f: &dyn Fn(usize) -> f64, padding: f64| {
             values.extend((0..s.len()).map(f));
             values.extend(std::iter::repeat_n(padding, padded - s.len()));
         };
         let last = s.len() - 1;
         let modulus = |k: usize| s.weight_re[k].hypot(s.weight_im[k]);
-        let normal_scale = |k: usize| -s.signed_kmod[k] * modulus(k) / SWITCH;
+        let mid = |k: usize| [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
+        let normal = |k: usize| {
+            let scale = -s.signed_kmod[k] * modulus(k) / SWITCH;
+            [s.normal_x[k] * scale, s.normal_y[k] * scale]
+        };
+        let u = |k: usize| s.n_dot_k[k] * modulus(k);
         let shift = |k: usize| s.weight_im[k].atan2(s.weight_re[k]) - std::f64::consts::FRAC_PI_4;
         // A zero-length segment has no direction and adds nothing.
         let direction = |k: usize, part: f64| match modulus(k) {
             0.0 => 0.0,
             modulus => part / modulus,
         };
-        column(&|k| scene.kmod * s.mid_x[k], scene.kmod * s.mid_x[last]);
-        column(&|k| scene.kmod * s.mid_y[k], scene.kmod * s.mid_y[last]);
-        column(&|k| s.normal_x[k] * normal_scale(k), 0.0);
-        column(&|k| s.normal_y[k] * normal_scale(k), 0.0);
+        column(&|k| mid(k)[0], mid(last)[0]);
+        column(&|k| mid(k)[1], mid(last)[1]);
+        column(&|k| normal(k)[0], 0.0);
+        column(&|k| normal(k)[1], 0.0);
         column(
-            &|k| {
-                let mid = [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
-                -(s.normal_x[k] * normal_scale(k) * mid[0]
-                    + s.normal_y[k] * normal_scale(k) * mid[1])
-            },
+            &|k| -(normal(k)[0] * mid(k)[0] + normal(k)[1] * mid(k)[1]),
             0.0,
         );
-        column(&|k| s.n_dot_k[k] * modulus(k), 0.0);
         column(&shift, 0.0);
         column(&|k| shift(k) * std::f64::consts::FRAC_2_PI, 0.0);
         column(&|k| direction(k, s.weight_re[k]), 0.0);
         column(&|k| direction(k, s.weight_im[k]), 0.0);
+        for coefficient in large::P0.into_iter().chain(large::Q0) {
+            column(&|k| u(k) * coefficient, 0.0);
+        }
+        debug_assert_eq!(values.len(), column::COUNT * padded);
         KernelSegments { values, padded }
     }
 
     /// The columns as vectors of `S` (each the same length).
     #[inline(always)]
-    fn columns<S: Simd>(&self) -> [&[S::f64s]; SEGMENT_COLUMNS] {
+    fn columns<S: Simd>(&self) -> [&[S::f64s]; column::COUNT] {
         let mut chunks = self.values.chunks_exact(self.padded);
         std::array::from_fn(|_| {
-            let (whole, tail) = S::as_simd_f64s(chunks.next().expect("seven columns"));
+            let (whole, tail) = S::as_simd_f64s(chunks.next().expect("column::COUNT columns"));
             debug_assert!(tail.is_empty(), "columns are padded to whole vectors");
             whole
         })
@@ -330,11 +349,11 @@ type Started<V> = [Reciprocals<V>; 2];
 #[inline(always)]
 fn start<S: Simd>(
     simd: S,
-    columns: &[&[S::f64s]; SEGMENT_COLUMNS],
+    columns: &[&[S::f64s]; column::COUNT],
     [scaled_px, scaled_py]: [f64; 2],
 ) -> Started<S::f64s> {
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
-    let [mid_x, mid_y, ..] = columns;
+    let (mid_x, mid_y) = (columns[column::MID_X], columns[column::MID_Y]);
     [
         reciprocals_at(simd, px, py, mid_x[0], mid_y[0]),
         reciprocals_at(simd, px, py, mid_x[1], mid_y[1]),
@@ -350,13 +369,13 @@ fn start<S: Simd>(
 #[inline(always)]
 fn scattered_at<S: Simd>(
     simd: S,
-    columns: &[&[S::f64s]; SEGMENT_COLUMNS],
+    columns: &[&[S::f64s]; column::COUNT],
     [scaled_px, scaled_py]: [f64; 2],
     started: Started<S::f64s>,
     [following_x, following_y]: [f64; 2],
 ) -> ((f64, f64), Started<S::f64s>) {
-    let n = columns[0].len();
-    let [mid_x, mid_y, ..] = columns;
+    let n = columns[column::MID_X].len();
+    let (mid_x, mid_y) = (columns[column::MID_X], columns[column::MID_Y]);
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
     let (fx, fy) = (simd.splat_f64s(following_x), simd.splat_f64s(following_y));
     // The distance of each vector and its division and square roots are issued
@@ -404,6 +423,9 @@ fn reciprocals_at<S: Simd>(
     )
 }
 
+/// `u P0_0 = u`: the small-argument branch reads `u` from the first series column.
+const _: () = assert!(large::P0[0] == 1.0);
+
 /// One vector of segments' constants from [`KernelSegments`], as a pair needs them.
 struct SegmentVector<V> {
     /// `m = -s kmod |w| n / 8`.
@@ -411,8 +433,9 @@ struct SegmentVector<V> {
     normal_y: V,
     /// `-(m . mid')`.
     minus_normal_dot_mid: V,
-    /// `|w| n.k`.
-    n_dot_k: V,
+    /// `u P0_i` and `u Q0_i`, `u = |w| n.k`.
+    u_p0: [V; SERIES_TERMS],
+    u_q0: [V; SERIES_TERMS],
     /// `phi - pi/4`, `phi` the weight's phase.
     shift: Shift<V>,
     /// `w / |w|`.
@@ -421,32 +444,31 @@ struct SegmentVector<V> {
 }
 
 impl<V: Copy> SegmentVector<V> {
-    /// Vector `k` of the kernel's columns (in [`KernelSegments`] order).
+    /// Vector `k` of the kernel's columns.
     #[inline(always)]
-    fn at(columns: &[&[V]; SEGMENT_COLUMNS], k: usize) -> SegmentVector<V> {
-        let [
-            _mid_x,
-            _mid_y,
-            normal_x,
-            normal_y,
-            minus_normal_dot_mid,
-            n_dot_k,
-            shift_radians,
-            shift_quarter_turns,
-            direction_re,
-            direction_im,
-        ] = columns;
+    fn at(columns: &[&[V]; column::COUNT], k: usize) -> SegmentVector<V> {
+        // Spelled out, not mapped: a closure LLVM does not inline loses the level's target features.
+        let series = |first: usize| -> [V; SERIES_TERMS] {
+            [
+                columns[first][k],
+                columns[first + 1][k],
+                columns[first + 2][k],
+                columns[first + 3][k],
+                columns[first + 4][k],
+            ]
+        };
         SegmentVector {
-            normal_x: normal_x[k],
-            normal_y: normal_y[k],
-            minus_normal_dot_mid: minus_normal_dot_mid[k],
-            n_dot_k: n_dot_k[k],
+            normal_x: columns[column::NORMAL_X][k],
+            normal_y: columns[column::NORMAL_Y][k],
+            minus_normal_dot_mid: columns[column::MINUS_NORMAL_DOT_MID][k],
+            u_p0: series(column::U_P0),
+            u_q0: series(column::U_Q0),
             shift: Shift {
-                radians: shift_radians[k],
-                quarter_turns: shift_quarter_turns[k],
+                radians: columns[column::SHIFT_RADIANS][k],
+                quarter_turns: columns[column::SHIFT_QUARTER_TURNS][k],
             },
-            direction_re: direction_re[k],
-            direction_im: direction_im[k],
+            direction_re: columns[column::DIRECTION_RE][k],
+            direction_im: columns[column::DIRECTION_IM][k],
         }
     }
 }
@@ -465,14 +487,15 @@ fn pair_terms<S: Simd>(
         normal_x,
         normal_y,
         minus_normal_dot_mid,
-        n_dot_k,
+        u_p0,
+        u_q0,
         shift,
         direction_re,
         direction_im,
     } = segments;
     let x = reciprocals.x;
     let a = asymptotic(simd, reciprocals, shift);
-    // -c |w| = -s kmod |w| (n.r) / R = (m . r') z, m . r' = m . p' - m . mid'
+    // v = -c |w| = -s kmod |w| (n.r) / R = (m . r') z, m . r' = m . p' - m . mid'
     let minus_c = simd.mul_f64s(
         simd.mul_add_e_f64s(
             normal_x,
@@ -482,12 +505,9 @@ fn pair_terms<S: Simd>(
         a.z,
     );
     // w (nk H0 - i c H1) = a e^{i(x - pi/4 + phi)} (A + i B),
-    // A = |w| (nk p0 - c p1), B = |w| z (nk Q0 - c Q1)
-    let big_a = simd.mul_add_e_f64s(minus_c, a.p1, simd.mul_f64s(n_dot_k, a.p0));
-    let big_b = simd.mul_f64s(
-        a.z,
-        simd.mul_add_e_f64s(minus_c, a.q1_series, simd.mul_f64s(n_dot_k, a.q0_series)),
-    );
+    // A = u P0 + v P1, B = z (u Q0 + v Q1)
+    let (big_a, b_series) = blended(simd, a.y, u_p0, u_q0, minus_c);
+    let big_b = simd.mul_f64s(a.z, b_series);
     let (a_cos, a_sin) = (
         simd.mul_f64s(a.amplitude, a.cos),
         simd.mul_f64s(a.amplitude, a.sin),
@@ -501,6 +521,7 @@ fn pair_terms<S: Simd>(
     // Some segment is within 8 / kmod of the node: those lanes take the rational forms,
     // |w| (nk H0 - i c H1), turned by the weight's direction.
     let b = small(simd, x);
+    let n_dot_k = u_p0[0];
     let near_re = simd.negate_mul_add_e_f64s(minus_c, b.y1, simd.mul_f64s(n_dot_k, b.j0));
     let near_im = simd.mul_add_e_f64s(minus_c, b.j1, simd.mul_f64s(n_dot_k, b.y0));
     let turned_re =

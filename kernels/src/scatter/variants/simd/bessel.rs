@@ -25,7 +25,8 @@ pub struct BesselLanes<V> {
 /// The ingredients of the asymptotic form at `x >= 8`:
 /// `J0 = a (cos p0 - sin q0)`, `Y0 = a (sin p0 + cos q0)`,
 /// `J1 = a (sin p1 + cos q1)`, `Y1 = a (sin q1 - cos p1)`,
-/// with `a = sqrt(2 / (pi x))`, `sin`, `cos` of `x - pi/4`, and `q = z * q_series`.
+/// with `a = sqrt(2 / (pi x))`, `sin`, `cos` of `x - pi/4`, `q = z * q_series`
+/// and the P and Q series in `y = z^2` ([`blended`]).
 /// The kernel asks for the sine and cosine of `x - pi/4 + phi` instead, to
 /// fold a phase `phi` of its own into them ([`asymptotic`]).
 #[derive(Debug, Clone, Copy)]
@@ -33,12 +34,53 @@ pub struct Asymptotic<V> {
     pub amplitude: V,
     pub sin: V,
     pub cos: V,
-    pub p0: V,
-    pub q0_series: V,
-    pub p1: V,
-    pub q1_series: V,
     /// `8 / x`: the factor of the q terms, which the kernel also reuses for `1 / R`.
     pub z: V,
+    /// `z^2`, the variable of the P and Q series.
+    pub y: V,
+}
+
+/// Terms of the P and Q series of [`large`].
+pub const SERIES_TERMS: usize = 5;
+
+/// `u P0(y) + v P1(y)` and `u Q0(y) + v Q1(y)` (the q series, without their factor `z`),
+/// each as one Horner chain over the blended coefficients `u P0_i + v P1_i`.
+///
+/// The products `u P0_i` and `u Q0_i` are given (`u_p0`, `u_q0`): the kernel
+/// stores them per segment, since its `u = |w| n.k` depends on the segment
+/// alone, so each blended coefficient costs one FMA and the pair saves the
+/// separate chains of the four series.
+#[inline(always)]
+pub fn blended<S: Simd>(
+    simd: S,
+    y: S::f64s,
+    u_p0: [S::f64s; SERIES_TERMS],
+    u_q0: [S::f64s; SERIES_TERMS],
+    v: S::f64s,
+) -> (S::f64s, S::f64s) {
+    (
+        blended_series(simd, y, u_p0, v, &large::P1),
+        blended_series(simd, y, u_q0, v, &large::Q1),
+    )
+}
+
+/// `sum_i (u_first[i] + v second[i]) y^i` by Horner's rule (a loop, not closures:
+/// a closure LLVM does not inline loses the level's target features).
+#[inline(always)]
+fn blended_series<S: Simd>(
+    simd: S,
+    y: S::f64s,
+    u_first: [S::f64s; SERIES_TERMS],
+    v: S::f64s,
+    second: &[f64; SERIES_TERMS],
+) -> S::f64s {
+    let last = SERIES_TERMS - 1;
+    let mut acc = simd.mul_add_e_f64s(v, simd.splat_f64s(second[last]), u_first[last]);
+    for i in (0..last).rev() {
+        let coefficient = simd.mul_add_e_f64s(v, simd.splat_f64s(second[i]), u_first[i]);
+        acc = simd.mul_add_e_f64s(acc, y, coefficient);
+    }
+    acc
 }
 
 /// The long-latency part of the asymptotic form (a division and a square root):
@@ -68,37 +110,45 @@ pub fn asymptotic<S: Simd>(
     shift: Shift<S::f64s>,
 ) -> Asymptotic<S::f64s> {
     let Reciprocals { x, z, amplitude } = reciprocals;
-    let y = simd.mul_f64s(z, z);
     let (sin, cos) = sin_cos_of_sum(simd, x, shift);
     Asymptotic {
         amplitude,
         sin,
         cos,
-        p0: polynomial(simd, y, &large::P0),
-        q0_series: polynomial(simd, y, &large::Q0),
-        p1: polynomial(simd, y, &large::P1),
-        q1_series: polynomial(simd, y, &large::Q1),
         z,
+        y: simd.mul_f64s(z, z),
     }
 }
 
 impl<V: Copy> Asymptotic<V> {
-    /// The four functions from the ingredients.
+    /// The four functions from the ingredients, the series from [`blended`] as the kernel evaluates them.
     #[inline(always)]
     pub fn bessel<S: Simd<f64s = V>>(self, simd: S) -> BesselLanes<V> {
+        let (zero, one) = (simd.splat_f64s(0.0), simd.splat_f64s(1.0));
+        let (p0_table, q0_table) = (large::P0, large::Q0);
+        let p0_splat = std::array::from_fn(|i| simd.splat_f64s(p0_table[i]));
+        let q0_splat = std::array::from_fn(|i| simd.splat_f64s(q0_table[i]));
+        let (p0, q0_series) = blended(simd, self.y, p0_splat, q0_splat, zero);
+        let (p1, q1_series) = blended(
+            simd,
+            self.y,
+            [zero; SERIES_TERMS],
+            [zero; SERIES_TERMS],
+            one,
+        );
         let (a_sin, a_cos) = (
             simd.mul_f64s(self.amplitude, self.sin),
             simd.mul_f64s(self.amplitude, self.cos),
         );
         let (q0, q1) = (
-            simd.mul_f64s(self.z, self.q0_series),
-            simd.mul_f64s(self.z, self.q1_series),
+            simd.mul_f64s(self.z, q0_series),
+            simd.mul_f64s(self.z, q1_series),
         );
         BesselLanes {
-            j0: simd.negate_mul_add_e_f64s(a_sin, q0, simd.mul_f64s(a_cos, self.p0)),
-            y0: simd.mul_add_e_f64s(a_sin, self.p0, simd.mul_f64s(a_cos, q0)),
-            j1: simd.mul_add_e_f64s(a_sin, self.p1, simd.mul_f64s(a_cos, q1)),
-            y1: simd.negate_mul_add_e_f64s(a_cos, self.p1, simd.mul_f64s(a_sin, q1)),
+            j0: simd.negate_mul_add_e_f64s(a_sin, q0, simd.mul_f64s(a_cos, p0)),
+            y0: simd.mul_add_e_f64s(a_sin, p0, simd.mul_f64s(a_cos, q0)),
+            j1: simd.mul_add_e_f64s(a_sin, p1, simd.mul_f64s(a_cos, q1)),
+            y1: simd.negate_mul_add_e_f64s(a_cos, p1, simd.mul_f64s(a_sin, q1)),
         }
     }
 }
