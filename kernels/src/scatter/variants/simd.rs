@@ -85,7 +85,7 @@ impl RowKernel for SimdRows {
     type Prepared = KernelSegments;
 
     fn prepare(&self, scene: &Scene) -> KernelSegments {
-        KernelSegments::new(scene)
+        KernelSegments::new(scene, self.isa().lanes())
     }
 
     fn row(
@@ -156,12 +156,12 @@ impl WithSimd for Row<'_> {
         let Some(&first) = outside.peek() else {
             return;
         };
-        let columns = self.segments.columns::<S>();
-        let mut started = start(simd, &columns, scaled(first));
+        let blocks = self.segments.blocks::<S>();
+        let mut started = start(simd, blocks, scaled(first));
         while let Some(i) = outside.next() {
             // The row's last node starts itself again, for nothing.
             let following = scaled(*outside.peek().unwrap_or(&i));
-            let ((re, im), carried) = scattered_at(simd, &columns, scaled(i), started, following);
+            let ((re, im), carried) = scattered_at(simd, blocks, scaled(i), started, following);
             self.scattered[i] = Complex32::new(re as f32, im as f32);
             started = carried;
         }
@@ -248,9 +248,7 @@ fn lane_index<S: Simd>(simd: S) -> S::f64s {
     simd.partial_load_f64s(&INDEX[..S::F64_LANES])
 }
 
-/// The widest vector of any level, in f64 lanes: the kernel's segment columns are padded to a multiple of it.
-const MAX_LANES: usize = 8;
-/// Where each quantity's column starts in [`KernelSegments`] (a series takes [`SERIES_TERMS`] columns).
+/// Where each quantity sits in a block of [`KernelSegments`] (a series takes [`SERIES_TERMS`] places).
 mod column {
     use super::SERIES_TERMS;
     pub const MID_X: usize = 0;
@@ -267,6 +265,9 @@ mod column {
     pub const COUNT: usize = U_Q0 + SERIES_TERMS;
 }
 
+/// One segment vector's constants: a vector per quantity, in [`column`] order.
+type Block<V> = [V; column::COUNT];
+
 /// The segment table in the kernel's own layout, so that a pair needs no work that depends on the segment alone.
 ///
 /// Coordinates are scaled by `kmod` (then `x = kmod R` is a plain distance).
@@ -278,25 +279,26 @@ mod column {
 /// small-argument branch. The weight's phase is kept with the Hankel form's
 /// `-pi/4` added (in radians and in quarter turns, see [`Shift`]), and its
 /// direction `w / |w|` serves the rare pairs on the small-argument branch.
-/// The columns are padded to whole vectors (at least two of the widest
-/// level) with zero-weight copies of the last segment, which add exactly
-/// nothing. Built once per run ([`RowKernel::prepare`]): `19 x nc` values.
+///
+/// Layout: one [`Block`] per vector of `lanes` segments, the vectors of a
+/// block consecutive and the blocks aligned to 64 bytes, so a pair's 19
+/// loads come from one base address at fixed offsets and never straddle a
+/// cache line (separate columns needed a register per column and spilled).
+/// Padded to whole vectors (at least two) with zero-weight copies of the
+/// last segment, which add exactly nothing. Built once per run
+/// ([`RowKernel::prepare`]) for the run's instruction set.
 pub struct KernelSegments {
-    /// [`column::COUNT`] columns of `padded` values, in [`column`] order.
+    /// `start` f64 of padding to reach 64-byte alignment, then the blocks.
     values: Vec<f64>,
-    padded: usize,
+    start: usize,
+    lanes: usize,
 }
 
 impl KernelSegments {
-    fn new(scene: &Scene) -> KernelSegments {
+    fn new(scene: &Scene, lanes: usize) -> KernelSegments {
         let s = &scene.segments;
         // At least two vectors, so that a node always has two to start the next one with.
-        let padded = s.len().div_ceil(MAX_LANES).max(2) * MAX_LANES;
-        let mut values = Vec::with_capacity(column::COUNT * padded);
-        let mut column = |f: &dyn Fn(usize) -> f64, padding: f64| {
-            values.extend((0..s.len()).map(f));
-            values.extend(std::iter::repeat_n(padding, padded - s.len()));
-        };
+        let vectors = s.len().div_ceil(lanes).max(2);
         let last = s.len() - 1;
         let modulus = |k: usize| s.weight_re[k].hypot(s.weight_im[k]);
         let mid = |k: usize| [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
@@ -311,34 +313,54 @@ impl KernelSegments {
             0.0 => 0.0,
             modulus => part / modulus,
         };
-        column(&|k| mid(k)[0], mid(last)[0]);
-        column(&|k| mid(k)[1], mid(last)[1]);
-        column(&|k| normal(k)[0], 0.0);
-        column(&|k| normal(k)[1], 0.0);
-        column(
-            &|k| -(normal(k)[0] * mid(k)[0] + normal(k)[1] * mid(k)[1]),
-            0.0,
-        );
-        column(&shift, 0.0);
-        column(&|k| shift(k) * std::f64::consts::FRAC_2_PI, 0.0);
-        column(&|k| direction(k, s.weight_re[k]), 0.0);
-        column(&|k| direction(k, s.weight_im[k]), 0.0);
-        for coefficient in large::P0.into_iter().chain(large::Q0) {
-            column(&|k| u(k) * coefficient, 0.0);
+        // Segment k's value of quantity `quantity`; the padding repeats the
+        // last midpoint (a finite distance) with zero weight.
+        let value = |quantity: usize, k: usize| -> f64 {
+            if k > last {
+                return match quantity {
+                    column::MID_X | column::MID_Y => mid(last)[quantity - column::MID_X],
+                    _ => 0.0,
+                };
+            }
+            match quantity {
+                column::MID_X | column::MID_Y => mid(k)[quantity - column::MID_X],
+                column::NORMAL_X | column::NORMAL_Y => normal(k)[quantity - column::NORMAL_X],
+                column::MINUS_NORMAL_DOT_MID => {
+                    -(normal(k)[0] * mid(k)[0] + normal(k)[1] * mid(k)[1])
+                }
+                column::SHIFT_RADIANS => shift(k),
+                column::SHIFT_QUARTER_TURNS => shift(k) * std::f64::consts::FRAC_2_PI,
+                column::DIRECTION_RE => direction(k, s.weight_re[k]),
+                column::DIRECTION_IM => direction(k, s.weight_im[k]),
+                series if series < column::U_Q0 => u(k) * large::P0[series - column::U_P0],
+                series => u(k) * large::Q0[series - column::U_Q0],
+            }
+        };
+        let len = vectors * column::COUNT * lanes;
+        let mut values: Vec<f64> = Vec::with_capacity(len + 8);
+        let start = values.as_ptr().align_offset(64).min(8);
+        values.resize(start, 0.0);
+        for vector in 0..vectors {
+            for quantity in 0..column::COUNT {
+                values.extend((0..lanes).map(|lane| value(quantity, vector * lanes + lane)));
+            }
         }
-        debug_assert_eq!(values.len(), column::COUNT * padded);
-        KernelSegments { values, padded }
+        KernelSegments {
+            values,
+            start,
+            lanes,
+        }
     }
 
-    /// The columns as vectors of `S` (each the same length).
+    /// The blocks, one per segment vector of `S`.
     #[inline(always)]
-    fn columns<S: Simd>(&self) -> [&[S::f64s]; column::COUNT] {
-        let mut chunks = self.values.chunks_exact(self.padded);
-        std::array::from_fn(|_| {
-            let (whole, tail) = S::as_simd_f64s(chunks.next().expect("column::COUNT columns"));
-            debug_assert!(tail.is_empty(), "columns are padded to whole vectors");
-            whole
-        })
+    fn blocks<S: Simd>(&self) -> &[Block<S::f64s>] {
+        assert_eq!(self.lanes, S::F64_LANES, "segments laid out for another level");
+        let (vectors, tail) = S::as_simd_f64s(&self.values[self.start..]);
+        debug_assert!(tail.is_empty(), "whole vectors");
+        let (blocks, rest) = vectors.as_chunks::<{ column::COUNT }>();
+        debug_assert!(rest.is_empty(), "whole blocks");
+        blocks
     }
 }
 
@@ -349,14 +371,13 @@ type Started<V> = [Reciprocals<V>; 2];
 #[inline(always)]
 fn start<S: Simd>(
     simd: S,
-    columns: &[&[S::f64s]; column::COUNT],
+    blocks: &[Block<S::f64s>],
     [scaled_px, scaled_py]: [f64; 2],
 ) -> Started<S::f64s> {
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
-    let (mid_x, mid_y) = (columns[column::MID_X], columns[column::MID_Y]);
     [
-        reciprocals_at(simd, px, py, mid_x[0], mid_y[0]),
-        reciprocals_at(simd, px, py, mid_x[1], mid_y[1]),
+        reciprocals_at(simd, px, py, &blocks[0]),
+        reciprocals_at(simd, px, py, &blocks[1]),
     ]
 }
 
@@ -369,13 +390,12 @@ fn start<S: Simd>(
 #[inline(always)]
 fn scattered_at<S: Simd>(
     simd: S,
-    columns: &[&[S::f64s]; column::COUNT],
+    blocks: &[Block<S::f64s>],
     [scaled_px, scaled_py]: [f64; 2],
     started: Started<S::f64s>,
     [following_x, following_y]: [f64; 2],
 ) -> ((f64, f64), Started<S::f64s>) {
-    let n = columns[column::MID_X].len();
-    let (mid_x, mid_y) = (columns[column::MID_X], columns[column::MID_Y]);
+    let n = blocks.len();
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
     let (fx, fy) = (simd.splat_f64s(following_x), simd.splat_f64s(following_y));
     // The distance of each vector and its division and square roots are issued
@@ -393,8 +413,8 @@ fn scattered_at<S: Simd>(
         } else {
             (fx, fy, k - pipelined)
         };
-        let after_next = reciprocals_at(simd, ahead_x, ahead_y, mid_x[ahead], mid_y[ahead]);
-        let (term_re, term_im) = pair_terms(simd, px, py, current, SegmentVector::at(columns, k));
+        let after_next = reciprocals_at(simd, ahead_x, ahead_y, &blocks[ahead]);
+        let (term_re, term_im) = pair_terms(simd, px, py, current, SegmentVector::of(&blocks[k]));
         sum_re = simd.add_f64s(sum_re, term_re);
         sum_im = simd.add_f64s(sum_im, term_im);
         current = next;
@@ -412,11 +432,10 @@ fn reciprocals_at<S: Simd>(
     simd: S,
     px: S::f64s,
     py: S::f64s,
-    mid_x: S::f64s,
-    mid_y: S::f64s,
+    block: &Block<S::f64s>,
 ) -> Reciprocals<S::f64s> {
-    let rx = simd.sub_f64s(px, mid_x);
-    let ry = simd.sub_f64s(py, mid_y);
+    let rx = simd.sub_f64s(px, block[column::MID_X]);
+    let ry = simd.sub_f64s(py, block[column::MID_Y]);
     reciprocals(
         simd,
         simd.sqrt_f64s(simd.mul_add_e_f64s(rx, rx, simd.mul_f64s(ry, ry))),
@@ -444,31 +463,31 @@ struct SegmentVector<V> {
 }
 
 impl<V: Copy> SegmentVector<V> {
-    /// Vector `k` of the kernel's columns.
+    /// The constants of one block.
     #[inline(always)]
-    fn at(columns: &[&[V]; column::COUNT], k: usize) -> SegmentVector<V> {
+    fn of(block: &Block<V>) -> SegmentVector<V> {
         // Spelled out, not mapped: a closure LLVM does not inline loses the level's target features.
         let series = |first: usize| -> [V; SERIES_TERMS] {
             [
-                columns[first][k],
-                columns[first + 1][k],
-                columns[first + 2][k],
-                columns[first + 3][k],
-                columns[first + 4][k],
+                block[first],
+                block[first + 1],
+                block[first + 2],
+                block[first + 3],
+                block[first + 4],
             ]
         };
         SegmentVector {
-            normal_x: columns[column::NORMAL_X][k],
-            normal_y: columns[column::NORMAL_Y][k],
-            minus_normal_dot_mid: columns[column::MINUS_NORMAL_DOT_MID][k],
+            normal_x: block[column::NORMAL_X],
+            normal_y: block[column::NORMAL_Y],
+            minus_normal_dot_mid: block[column::MINUS_NORMAL_DOT_MID],
             u_p0: series(column::U_P0),
             u_q0: series(column::U_Q0),
             shift: Shift {
-                radians: columns[column::SHIFT_RADIANS][k],
-                quarter_turns: columns[column::SHIFT_QUARTER_TURNS][k],
+                radians: block[column::SHIFT_RADIANS],
+                quarter_turns: block[column::SHIFT_QUARTER_TURNS],
             },
-            direction_re: columns[column::DIRECTION_RE][k],
-            direction_im: columns[column::DIRECTION_IM][k],
+            direction_re: block[column::DIRECTION_RE],
+            direction_im: block[column::DIRECTION_IM],
         }
     }
 }
