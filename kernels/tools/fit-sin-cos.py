@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fits the sine and cosine polynomials of the SIMD kernel (kernels/src/scatter/variants/simd/maths.rs).
 
-sin(r) = r * SIN(r^2) (degree 5 in r^2) and cos(r) = COS(r^2) (degree 6) on
+sin(r) = r * SIN(r^2) (degree 4 in r^2) and cos(r) = COS(r^2) (degree 5) on
 |r| <= pi/4, by Chebyshev fitting in 40-digit arithmetic (mpmath.chebyfit),
 then checks the rounded double coefficients, evaluated by Horner's rule with
 fused multiply-adds as the kernel does, against math.sin and math.cos.
@@ -45,7 +45,7 @@ def horner(coefficients, w):
 
 
 def main():
-    sin_poly, cos_poly = fit(sin_over_r, 5), fit(cos_of_root, 6)
+    sin_poly, cos_poly = fit(sin_over_r, 4), fit(cos_of_root, 5)
     steps = 100_000
     worst_sin = worst_cos = 0.0
     for i in range(-steps, steps + 1):

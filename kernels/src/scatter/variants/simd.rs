@@ -355,7 +355,11 @@ impl KernelSegments {
     /// The blocks, one per segment vector of `S`.
     #[inline(always)]
     fn blocks<S: Simd>(&self) -> &[Block<S::f64s>] {
-        assert_eq!(self.lanes, S::F64_LANES, "segments laid out for another level");
+        assert_eq!(
+            self.lanes,
+            S::F64_LANES,
+            "segments laid out for another level"
+        );
         let (vectors, tail) = S::as_simd_f64s(&self.values[self.start..]);
         debug_assert!(tail.is_empty(), "whole vectors");
         let (blocks, rest) = vectors.as_chunks::<{ column::COUNT }>();

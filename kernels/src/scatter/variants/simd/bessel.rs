@@ -276,12 +276,15 @@ mod tests {
             .collect();
         for isa in Isa::available() {
             // Measured: 1.7e-8 below the switch (the rational forms), 4.3e-11 above (P/Q).
+            // The scalar form takes std's sine and cosine, the SIMD form the kernel's
+            // shorter polynomials (3.4e-12): up to 8.6e-13 apart, 50 times below the
+            // approximation's own error.
             for (label, inputs, bound) in [("x < 8", &small, 2e-8), ("8 <= x < 200", &large, 1e-10)]
             {
                 let (libm, scalar) = worst_errors(isa, inputs);
                 assert!(libm < bound, "{isa}, {label}: {libm:e} from libm");
                 assert!(
-                    scalar < 1e-14,
+                    scalar < 1e-12,
                     "{isa}, {label}: {scalar:e} from the scalar form"
                 );
             }
@@ -306,7 +309,7 @@ mod tests {
             }
             let (libm, scalar) = worst_errors(isa, &inputs);
             assert!(libm < 2e-8, "{isa}: {libm:e} from libm");
-            assert!(scalar < 1e-14, "{isa}: {scalar:e} from the scalar form");
+            assert!(scalar < 1e-12, "{isa}: {scalar:e} from the scalar form");
         }
     }
 }
