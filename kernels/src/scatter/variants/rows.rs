@@ -6,6 +6,9 @@
 //! threads" without a second copy of either, and lets the process and MPI
 //! variants hand out rows of the same kernels.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use num_complex::{Complex32, Complex64};
 use rayon::prelude::*;
 
@@ -149,17 +152,34 @@ pub fn run_serial<K: RowKernel>(kernel: &K, scene: &Scene) -> Field {
     field
 }
 
-/// Rows as individual tasks on a pool of `threads` named `scatter-worker-N`.
-pub fn run_threaded<K: RowKernel>(
-    kernel: &K,
-    scene: &Scene,
-    threads: usize,
-) -> Result<Field, String> {
+/// The pool of `threads` workers named `scatter-worker-N`, built on first use and kept for the process.
+///
+/// Like an OpenMP runtime, which starts its thread team once and reuses it
+/// for every parallel region: starting threads costs about 80 µs each here,
+/// several percent of a fast variant's whole run if paid on every run.
+pub fn worker_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, String> {
+    static POOLS: Mutex<BTreeMap<usize, Arc<rayon::ThreadPool>>> = Mutex::new(BTreeMap::new());
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(pool) = pools.get(&threads) {
+        return Ok(Arc::clone(pool));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("scatter-worker-{i}"))
         .build()
         .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, Arc::clone(&pool));
+    Ok(pool)
+}
+
+/// Rows as individual tasks on the [`worker_pool`] of `threads`.
+pub fn run_threaded<K: RowKernel>(
+    kernel: &K,
+    scene: &Scene,
+    threads: usize,
+) -> Result<Field, String> {
+    let pool = worker_pool(threads)?;
     let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
     let nodes_x = scene.nodes_x();
     let prepared = kernel.prepare(scene);

@@ -299,50 +299,46 @@ impl KernelSegments {
         let s = &scene.segments;
         // At least two vectors, so that a node always has two to start the next one with.
         let vectors = s.len().div_ceil(lanes).max(2);
-        let last = s.len() - 1;
-        let modulus = |k: usize| s.weight_re[k].hypot(s.weight_im[k]);
-        let mid = |k: usize| [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
-        let normal = |k: usize| {
-            let scale = -s.signed_kmod[k] * modulus(k) / SWITCH;
-            [s.normal_x[k] * scale, s.normal_y[k] * scale]
-        };
-        let u = |k: usize| s.n_dot_k[k] * modulus(k);
-        let shift = |k: usize| s.weight_im[k].atan2(s.weight_re[k]) - std::f64::consts::FRAC_PI_4;
-        // A zero-length segment has no direction and adds nothing.
-        let direction = |k: usize, part: f64| match modulus(k) {
-            0.0 => 0.0,
-            modulus => part / modulus,
-        };
-        // Segment k's value of quantity `quantity`; the padding repeats the
-        // last midpoint (a finite distance) with zero weight.
-        let value = |quantity: usize, k: usize| -> f64 {
-            if k > last {
-                return match quantity {
-                    column::MID_X | column::MID_Y => mid(last)[quantity - column::MID_X],
-                    _ => 0.0,
-                };
+        // Each segment's quantities, computed once (prepare is the serial part of a threaded run).
+        let segment = |k: usize| -> [f64; column::COUNT] {
+            let modulus = s.weight_re[k].hypot(s.weight_im[k]);
+            let mid = [scene.kmod * s.mid_x[k], scene.kmod * s.mid_y[k]];
+            let scale = -s.signed_kmod[k] * modulus / SWITCH;
+            let normal = [s.normal_x[k] * scale, s.normal_y[k] * scale];
+            let u = s.n_dot_k[k] * modulus;
+            let shift = s.weight_im[k].atan2(s.weight_re[k]) - std::f64::consts::FRAC_PI_4;
+            // A zero-length segment has no direction and adds nothing.
+            let direction = |part: f64| if modulus == 0.0 { 0.0 } else { part / modulus };
+            let mut values = [0.0; column::COUNT];
+            values[column::MID_X] = mid[0];
+            values[column::MID_Y] = mid[1];
+            values[column::NORMAL_X] = normal[0];
+            values[column::NORMAL_Y] = normal[1];
+            values[column::MINUS_NORMAL_DOT_MID] = -(normal[0] * mid[0] + normal[1] * mid[1]);
+            values[column::SHIFT_RADIANS] = shift;
+            values[column::SHIFT_QUARTER_TURNS] = shift * std::f64::consts::FRAC_2_PI;
+            values[column::DIRECTION_RE] = direction(s.weight_re[k]);
+            values[column::DIRECTION_IM] = direction(s.weight_im[k]);
+            for (i, (p0, q0)) in large::P0.iter().zip(large::Q0).enumerate() {
+                values[column::U_P0 + i] = u * p0;
+                values[column::U_Q0 + i] = u * q0;
             }
-            match quantity {
-                column::MID_X | column::MID_Y => mid(k)[quantity - column::MID_X],
-                column::NORMAL_X | column::NORMAL_Y => normal(k)[quantity - column::NORMAL_X],
-                column::MINUS_NORMAL_DOT_MID => {
-                    -(normal(k)[0] * mid(k)[0] + normal(k)[1] * mid(k)[1])
-                }
-                column::SHIFT_RADIANS => shift(k),
-                column::SHIFT_QUARTER_TURNS => shift(k) * std::f64::consts::FRAC_2_PI,
-                column::DIRECTION_RE => direction(k, s.weight_re[k]),
-                column::DIRECTION_IM => direction(k, s.weight_im[k]),
-                series if series < column::U_Q0 => u(k) * large::P0[series - column::U_P0],
-                series => u(k) * large::Q0[series - column::U_Q0],
-            }
+            values
         };
+        let segments: Vec<[f64; column::COUNT]> = (0..s.len()).map(segment).collect();
+        // The padding repeats the last midpoint (a finite distance) with zero weight.
+        let last = segments[s.len() - 1];
+        let mut padding = [0.0; column::COUNT];
+        padding[column::MID_X] = last[column::MID_X];
+        padding[column::MID_Y] = last[column::MID_Y];
         let len = vectors * column::COUNT * lanes;
         let mut values: Vec<f64> = Vec::with_capacity(len + 8);
         let start = values.as_ptr().align_offset(64).min(8);
         values.resize(start, 0.0);
         for vector in 0..vectors {
+            let lanes_of = |k: usize| segments.get(k).unwrap_or(&padding);
             for quantity in 0..column::COUNT {
-                values.extend((0..lanes).map(|lane| value(quantity, vector * lanes + lane)));
+                values.extend((0..lanes).map(|lane| lanes_of(vector * lanes + lane)[quantity]));
             }
         }
         KernelSegments {

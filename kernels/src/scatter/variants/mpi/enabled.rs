@@ -16,7 +16,7 @@ use crate::scatter::field::Field;
 use crate::scatter::geometry::Scene;
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, Phase, RunOutput, RunSettings, VariantError};
-use crate::scatter::variants::rows::RowKernel;
+use crate::scatter::variants::rows::{RowKernel, worker_pool};
 use crate::scatter::variants::{BEST_ROWS, BestRows};
 
 /// Blocks per rank: small blocks spread the short rows through the obstacle evenly.
@@ -209,11 +209,7 @@ fn compute_rows(
         kernel.row(scene, &prepared, j, inc, scat)
     };
     if threads > 1 {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("scatter-worker-{i}"))
-            .build()
-            .map_err(|e| format!("cannot start {threads} threads in a rank: {e}"))?;
+        let pool = worker_pool(threads).map_err(|e| format!("{e} in a rank"))?;
         pool.install(|| {
             rows.par_iter()
                 .zip(
