@@ -9,17 +9,16 @@
 //!
 //! | part | flops |
 //! |---|---|
-//! | offset `r'` (twice: once ahead for the distance, once for the terms), `x = sqrt(r'.r')` | 4 + 4 |
+//! | offset `r'`, `x = sqrt(r'.r')` | 6 |
 //! | `z = 8/x`, amplitude `sqrt(z 2/(8 pi))`, `y = z^2` | 4 |
-//! | `sin`, `cos` of `x - pi/4` (reduction 9, polynomials 29) | 38 |
-//! | P0, Q0, P1, Q1 (four FMAs each) | 32 |
-//! | `-c = (m.r') z` | 4 |
-//! | `A = nk p0 - c p1`, `B = z (nk Q0 - c Q1)` | 7 |
-//! | `a cos`, `a sin`, term `= a e^{i(x - pi/4)} (A + iB)` | 8 |
-//! | `sum += w * term` (four FMAs) | 8 |
-//! | total | 109 |
+//! | `sin`, `cos` of `x - pi/4 + phi` (reduction 9, `r^2` 1, polynomials 19) | 29 |
+//! | `v = (m . p' - m . mid') z` | 5 |
+//! | `A` (blended coefficients 9, Horner 8), `B` (10, 8, times `z` 1) | 36 |
+//! | `a cos`, `a sin`, term `= a e^{i(...)} (A + iB)` | 8 |
+//! | `sum += term` | 2 |
+//! | total | 90 |
 //!
 //! The same table, with the instruction counts and the resulting bounds, is in `docs/kernel.md`.
 
 /// Floating-point operations per pair evaluation (see the module docs and `docs/kernel.md`).
-pub const FLOPS_PER_PAIR: f64 = 109.0;
+pub const FLOPS_PER_PAIR: f64 = 90.0;
