@@ -45,7 +45,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// Make worker 0 misbehave on purpose (tests of the parent's error handling only).
+    /// Make each worker misbehave at its second request (tests of the parent's error handling only).
     #[arg(long, hide = true, value_name = "FAULT")]
     pub fault: Option<String>,
 }

@@ -125,7 +125,11 @@ fn failure_of(fault: &str) -> String {
 #[test]
 fn a_worker_that_fails_fails_the_run_with_its_reason() {
     let message = failure_of("fail");
-    assert!(message.contains("worker 0 of 2"), "{message}");
+    // Every worker carries the fault; whichever is asked twice first reports it.
+    assert!(
+        message.contains("worker 0 of 2") || message.contains("worker 1 of 2"),
+        "{message}"
+    );
     assert!(message.contains("told to fail"), "{message}");
     assert!(message.contains("exit status: 1"), "{message}");
 }

@@ -57,7 +57,7 @@ fn a_failed_run_leaves_no_worker_behind() {
     let outcome = receiver
         .recv_timeout(Duration::from_secs(120))
         .expect("the failed run returns instead of hanging");
-    let error = outcome.expect_err("worker 0 was told to fail");
+    let error = outcome.expect_err("the workers were told to fail at their second request");
     assert!(error.to_string().contains("told to fail"), "{error}");
     assert_eq!(
         children(),
