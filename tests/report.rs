@@ -54,7 +54,7 @@ fn terminal_summary_snapshot() {
 
 #[test]
 fn markdown_snapshot() {
-    let text = markdown::render(&fixture(), Path::new(SHOWN_FOLDER));
+    let text = markdown::render(&fixture());
     volatile_filters().bind(|| insta::assert_snapshot!("markdown", text));
 }
 
@@ -77,7 +77,7 @@ fn terminal_summary_fits_one_screen_and_lists_the_top_three_actions() {
 #[test]
 fn markdown_links_every_flamegraph_by_relative_path() {
     let report = fixture();
-    let text = markdown::render(&report, Path::new(SHOWN_FOLDER));
+    let text = markdown::render(&report);
     for artefact in &report.artefacts {
         assert!(
             text.contains(&format!("]({})", artefact.path)),
@@ -215,6 +215,7 @@ fn write_run_folder_writes_json_markdown_and_html_that_read_back() {
         let bytes = std::fs::read(fixture_folder().join(&artefact.path)).unwrap();
         staged.write(&artefact.path, &bytes).unwrap();
     }
+    let staging = staged.path().to_path_buf();
     let added = write_run_folder(&report, &staged).unwrap();
     let folder = staged.commit().unwrap();
     let kinds: Vec<ArtefactKind> = added.iter().map(|a| a.kind).collect();
@@ -236,6 +237,10 @@ fn write_run_folder_writes_json_markdown_and_html_that_read_back() {
     let markdown = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(markdown.starts_with("# hpc-advisor report"));
     assert!(markdown.contains("- [`report.html`](report.html)"));
+    // The staging folder's name is gone once committed: report.md never shows it.
+    let staging_name = staging.file_name().unwrap().to_string_lossy().to_string();
+    assert!(!markdown.contains(&staging_name), "{staging_name}");
+    assert!(!markdown.contains(".partial-"));
 
     // Written again over a report that lists them already: not listed twice.
     let staged = StagedDir::create(parent.path(), "again").unwrap();

@@ -16,7 +16,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     };
     let text = match args.format {
         ReportFormat::Terminal => terminal::render(&report, folder),
-        ReportFormat::Md => markdown::render(&report, folder),
+        ReportFormat::Md => markdown::render(&report),
         ReportFormat::Html => html::render(&report, folder)?,
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };

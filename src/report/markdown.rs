@@ -1,7 +1,6 @@
 //! report.md: the whole run for GitHub, with tables, the decision path and links to the SVGs.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
 use crate::advise::render;
@@ -13,13 +12,12 @@ use crate::detect::summary::{binding_summary, sections};
 use crate::fact::Fact;
 
 /// The report as GitHub-flavoured Markdown; links are relative to the run folder.
-pub fn render(report: &Report, folder: &Path) -> String {
+pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let style = TableStyle::Markdown;
     let _ = writeln!(out, "# hpc-advisor report: {}\n", report.host);
     let _ = writeln!(out, "{}\n", headline(report));
-    let _ = writeln!(out, "- problem: {}", report.run.problem);
-    let _ = writeln!(out, "- run folder: `{}`\n", folder.display());
+    let _ = writeln!(out, "- problem: {}\n", report.run.problem);
 
     // The advice first, one heading level down from its own document.
     for line in render::markdown(&report.recommendation).lines() {

@@ -79,7 +79,7 @@ pub fn write_run_folder(report: &Report, staged: &StagedDir) -> anyhow::Result<V
     let json = serde_json::to_string_pretty(&complete).context("serialising the report")? + "\n";
     let texts = [
         json,
-        markdown::render(&complete, folder),
+        markdown::render(&complete),
         html::render(&complete, folder)?,
     ];
     for (artefact, text) in added.iter().zip(texts) {
