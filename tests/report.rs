@@ -215,10 +215,16 @@ fn write_run_folder_writes_json_markdown_and_html_that_read_back() {
         let bytes = std::fs::read(fixture_folder().join(&artefact.path)).unwrap();
         staged.write(&artefact.path, &bytes).unwrap();
     }
+    let before = report.artefacts.clone();
     let staging = staged.path().to_path_buf();
-    let added = write_run_folder(&report, &staged).unwrap();
+    write_run_folder(&mut report, &staged).unwrap();
     let folder = staged.commit().unwrap();
-    let kinds: Vec<ArtefactKind> = added.iter().map(|a| a.kind).collect();
+    // The listed files first, unchanged, then the three written, in order.
+    assert_eq!(report.artefacts[..before.len()], before[..]);
+    let kinds: Vec<ArtefactKind> = report.artefacts[before.len()..]
+        .iter()
+        .map(|a| a.kind)
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -228,9 +234,7 @@ fn write_run_folder_writes_json_markdown_and_html_that_read_back() {
         ]
     );
     let json = std::fs::read_to_string(folder.join("report.json")).unwrap();
-    let mut listed = report.clone();
-    listed.artefacts.extend(added.iter().cloned());
-    assert_eq!(Report::from_json(&json).unwrap(), listed);
+    assert_eq!(Report::from_json(&json).unwrap(), report);
     let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
     let (_, frames) = parse_html(&page);
     assert_eq!(frames.len(), 3);
@@ -244,7 +248,9 @@ fn write_run_folder_writes_json_markdown_and_html_that_read_back() {
 
     // Written again over a report that lists them already: not listed twice.
     let staged = StagedDir::create(parent.path(), "again").unwrap();
-    write_run_folder(&listed, &staged).unwrap();
+    let listed = report.clone();
+    write_run_folder(&mut report, &staged).unwrap();
+    assert_eq!(report, listed);
     let json = std::fs::read_to_string(staged.commit().unwrap().join("report.json")).unwrap();
     assert_eq!(Report::from_json(&json).unwrap(), listed);
 }

@@ -149,8 +149,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
     if let Fact::Known(profiles) = &report.profiles {
         staged.write("profile.json", &serde_json::to_vec_pretty(profiles)?)?;
     }
-    let written = crate::report::write_run_folder(&report, &staged)?;
-    report.artefacts.extend(written);
+    crate::report::write_run_folder(&mut report, &staged)?;
     let folder = staged.commit()?;
     io::stdout()
         .lock()

@@ -43,12 +43,12 @@ pub fn json_schema() -> String {
 /// Writes report.json, report.md and report.html into the staged run folder.
 ///
 /// The flamegraphs and folded stacks must be there already and listed in
-/// `report.artefacts`: the HTML inlines them. The three files are listed in
-/// the report they hold (unless listed already) and returned, in the order
-/// written, for the caller to add to its own list before `staged.commit()`.
-pub fn write_run_folder(report: &Report, staged: &StagedDir) -> anyhow::Result<Vec<Artefact>> {
+/// `report.artefacts`: the HTML inlines them. The three files are added to
+/// `report.artefacts` (unless listed already) before it is written, so the
+/// report they hold lists them, as does the caller's after.
+pub fn write_run_folder(report: &mut Report, staged: &StagedDir) -> anyhow::Result<()> {
     let folder = staged.path();
-    let added = [
+    let written = [
         (
             "report.json",
             ArtefactKind::ReportJson,
@@ -64,30 +64,28 @@ pub fn write_run_folder(report: &Report, staged: &StagedDir) -> anyhow::Result<V
             ArtefactKind::ReportHtml,
             "the report as one self-contained page with charts and flamegraphs",
         ),
-    ]
-    .map(|(path, kind, description)| Artefact {
-        path: path.to_string(),
-        kind,
-        description: description.to_string(),
-    });
-    let mut complete = report.clone();
-    for artefact in &added {
-        if !complete.artefacts.iter().any(|a| a.path == artefact.path) {
-            complete.artefacts.push(artefact.clone());
+    ];
+    for (path, kind, description) in written {
+        if !report.artefacts.iter().any(|a| a.path == path) {
+            report.artefacts.push(Artefact {
+                path: path.to_string(),
+                kind,
+                description: description.to_string(),
+            });
         }
     }
-    let json = serde_json::to_string_pretty(&complete).context("serialising the report")? + "\n";
+    let json = serde_json::to_string_pretty(report).context("serialising the report")? + "\n";
     let texts = [
         json,
-        markdown::render(&complete),
-        html::render(&complete, folder)?,
+        markdown::render(report),
+        html::render(report, folder)?,
     ];
-    for (artefact, text) in added.iter().zip(texts) {
+    for ((path, _, _), text) in written.iter().zip(texts) {
         staged
-            .write(&artefact.path, text.as_bytes())
-            .with_context(|| format!("writing {} into {}", artefact.path, folder.display()))?;
+            .write(path, text.as_bytes())
+            .with_context(|| format!("writing {path} into {}", folder.display()))?;
     }
-    Ok(added.to_vec())
+    Ok(())
 }
 
 /// The first line of every rendering: tool, host, time and run length.
