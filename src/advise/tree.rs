@@ -8,6 +8,7 @@
 
 use super::condition::{Condition, Op, Threshold};
 use super::named::FactId as F;
+use crate::profile::external::CPU_BOUND_FROM_CORES;
 
 /// The whole tree: root nodes visited in order, and every node by id.
 pub struct Tree {
@@ -82,8 +83,6 @@ pub const GROWTH_TOLERANCE: f64 = 0.25;
 pub const DOMINANT_SHARE: f64 = 0.5;
 /// Allocating at least a byte per pair evaluation means temporaries inside the hot loop.
 pub const ALLOCATION_PER_PAIR: f64 = 1.0;
-/// A program keeping at least 0.9 cores busy is limited by the CPU.
-pub const CPU_BOUND_CORES: f64 = 0.9;
 /// The smallest measured speedup worth a code change (1.5x).
 pub const WORTHWHILE_GAIN: f64 = 1.5;
 /// Parallel efficiency at or above 70 % counts as using the cores well.
@@ -393,9 +392,9 @@ pub static TREE: Tree = Tree {
                     when: Condition::compare(
                         F::ProgramCpuUtilisation,
                         Op::AtLeast,
-                        CPU_BOUND_CORES,
+                        CPU_BOUND_FROM_CORES,
                     ),
-                    why: "keeping at least 0.9 cores busy means it computes rather than waits",
+                    why: "keeping at least 0.8 cores busy means it computes rather than waits",
                     answer: "yes: {program.cpu_utilisation} busy on average over {program.wall_time}: the rest of the tree applies",
                     actions: &[],
                     then: None,
@@ -403,7 +402,7 @@ pub static TREE: Tree = Tree {
                 Branch {
                     id: "waiting",
                     when: Condition::Always,
-                    why: "under 0.9 busy cores without heavy I/O, it waits on something else (locks, sleeps, the network)",
+                    why: "under 0.8 busy cores without heavy I/O, it waits on something else (locks, sleeps, the network)",
                     answer: "partly: only {program.cpu_utilisation} busy on average over {program.wall_time}; find what it waits on",
                     actions: &[],
                     then: None,
@@ -980,6 +979,16 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_cpu_bound_texts_name_the_threshold_the_condition_uses() {
+        let node = TREE.node("profile.program").unwrap();
+        let threshold = format!("{CPU_BOUND_FROM_CORES}");
+        for id in ["cpu_bound", "waiting"] {
+            let branch = node.branches.iter().find(|b| b.id == id).unwrap();
+            assert!(branch.why.contains(&threshold), "{id}: {}", branch.why);
         }
     }
 

@@ -28,7 +28,8 @@ use super::sampler::timeval;
 
 /// More than this many cores busy on average: the program runs in parallel.
 pub const PARALLEL_ABOVE_CORES: f64 = 1.2;
-/// At least this many cores busy (and not parallel): CPU-bound.
+/// At least this many cores busy (and not parallel): CPU-bound; the decision tree
+/// (`profile.program`) reads the same threshold.
 pub const CPU_BOUND_FROM_CORES: f64 = 0.8;
 /// Fewer cores busy than this: the program mostly waits (I/O, network, sleep, other processes).
 pub const IO_BOUND_BELOW_CORES: f64 = 0.5;
