@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::named::{FactId, INDEPENDENT_RUN_FLOOR_SECONDS, OVERHEAD_SHARE};
 use super::reading::{Unit, duration};
+use super::render::cell;
 use super::tree::{ActionTemplate, GainRule, Tree};
 
 /// The Markdown documentation of `tree`.
@@ -61,7 +62,7 @@ pub fn markdown(tree: &Tree) -> String {
                 branch.id,
                 branch.when,
                 branch.why,
-                branch.answer.replace('|', "\\|"),
+                cell(branch.answer),
                 actions.join(", "),
                 branch.then.map(|n| format!("`{n}`")).unwrap_or_default()
             );

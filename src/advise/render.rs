@@ -103,14 +103,18 @@ pub fn evidence_text(evidence: &Evidence) -> String {
     }
 }
 
-/// What every format shows of an action, labelled.
-pub fn action_fields(action: &Action) -> [(&'static str, String); 4] {
-    let gain = match &action.gain {
+/// The gain of an action as measured, or why it was not.
+pub fn gain_text(action: &Action) -> String {
+    match &action.gain {
         Fact::Known(gain) => gain.text.clone(),
         Fact::Unknown(because) => format!("not measured: {because}"),
-    };
+    }
+}
+
+/// What every format shows of an action, labelled.
+pub fn action_fields(action: &Action) -> [(&'static str, String); 4] {
     [
-        ("gain", gain),
+        ("gain", gain_text(action)),
         ("cost", action.cost.clone()),
         ("Rust/C", action.rust_c.clone()),
         ("Python", action.python.clone()),

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::{Report, failed_stages, headline};
-use crate::advise::render::answer_text;
+use crate::advise::render::{answer_text, gain_text};
 use crate::bench::runner::Outcome;
 use crate::bench::tables::{TableStyle, ladder_caption, ladder_summary_table};
 use crate::fact::Fact;
@@ -55,11 +55,13 @@ pub fn render(report: &Report, folder: &Path) -> String {
         let _ = writeln!(out, "  none: no node called for a change");
     }
     for (rank, action) in recommendation.actions.iter().take(TOP_ACTIONS).enumerate() {
-        let gain = match &action.gain {
-            Fact::Known(gain) => gain.text.clone(),
-            Fact::Unknown(because) => format!("gain not measured: {because}"),
-        };
-        let _ = writeln!(out, "  {}. {}: {gain}", rank + 1, action.title);
+        let _ = writeln!(
+            out,
+            "  {}. {}: {}",
+            rank + 1,
+            action.title,
+            gain_text(action)
+        );
     }
     let failed = failed_stages(report);
     if !failed.is_empty() {
