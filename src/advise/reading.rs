@@ -177,9 +177,10 @@ fn engineering(value: f64) -> String {
     }
 }
 
-/// Seconds in the unit that reads best: ns, µs, ms, s, min or h.
+/// Seconds in the unit that reads best: ns, µs, ms, s, min, h or days.
 pub fn duration(seconds: f64) -> String {
     match seconds {
+        s if s >= 2.0 * 86400.0 => format!("{} days", significant(s / 86400.0)),
         s if s >= 7200.0 => format!("{} h", significant(s / 3600.0)),
         s if s >= 120.0 => format!("{} min", significant(s / 60.0)),
         s if s >= 1.0 => format!("{} s", significant(s)),
@@ -214,9 +215,13 @@ mod tests {
         assert_eq!(Unit::Seconds.format(150.0), "2.5 min");
         assert_eq!(Unit::Seconds.format(2.5e-6), "2.5 µs");
         assert_eq!(Unit::Seconds.format(60.0), "60 s");
+        assert_eq!(Unit::Seconds.format(3.0 * 3600.0), "3 h");
+        assert_eq!(Unit::Seconds.format(10.0 * 86400.0), "10 days");
         assert_eq!(Unit::Cores.format(1.0), "1 core");
         assert_eq!(Unit::Cores.format(0.98), "0.98 cores");
         assert_eq!(Unit::Bytes.format(3.0 * 1024.0 * 1024.0), "3 MiB");
+        assert_eq!(Unit::Bytes.format(1536.0), "1.5 KiB");
+        assert_eq!(Unit::Bytes.format(512.0), "512 B");
         assert_eq!(Unit::Pairs.format(1_944_448.0), "1.94M pairs");
         assert_eq!(Unit::Fraction.format(0.0004), "0.04%");
         assert_eq!(Unit::Exponent.format(1.0), "1.00");

@@ -10,6 +10,7 @@ use hpc_kernels::scatter::{Availability, Field, Grid, Problem, RunSettings, Vari
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
+use crate::advise::reading::duration;
 use crate::cli::{KernelCommand, KernelRunArgs};
 use crate::error::user_error;
 use crate::output::write_new_file;
@@ -86,7 +87,7 @@ pub fn check_workload(
         format!(
             "this problem is too large: {} pair evaluations would take about {} with `{}` and need {:.1} GiB for the field",
             estimate.max_pairs,
-            human_duration(seconds),
+            duration(seconds),
             variant.name(),
             estimate.field_bytes as f64 / f64::from(1u32 << 30),
         ),
@@ -94,26 +95,28 @@ pub fn check_workload(
     ))
 }
 
-fn human_duration(seconds: f64) -> String {
-    match seconds {
-        s if s < 120.0 => format!("{s:.0} s"),
-        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
-        s if s < 2.0 * 86400.0 => format!("{:.1} h", s / 3600.0),
-        s => format!("{:.0} days", s / 86400.0),
-    }
-}
-
-fn run_variant(args: &KernelRunArgs) -> anyhow::Result<()> {
-    let variant = find_variant(&args.variant)?;
-    let problem = args.problem.to_problem()?;
-    let settings = args.parallel.to_settings()?;
-    check_workload(&problem, variant, &settings, args.problem.force)?;
+/// The variant named, if it exists, the problem is reasonable for it (or forced) and it can run here.
+pub fn runnable_variant(
+    name: &str,
+    problem: &Problem,
+    settings: &RunSettings,
+    force: bool,
+) -> anyhow::Result<&'static dyn Variant> {
+    let variant = find_variant(name)?;
+    check_workload(problem, variant, settings, force)?;
     if let Availability::Unavailable { reason, hint } = variant.availability() {
         return Err(user_error(
             format!("variant `{}` cannot run here: {reason}", variant.name()),
             hint,
         ));
     }
+    Ok(variant)
+}
+
+fn run_variant(args: &KernelRunArgs) -> anyhow::Result<()> {
+    let problem = args.problem.to_problem()?;
+    let settings = args.parallel.to_settings()?;
+    let variant = runnable_variant(&args.variant, &problem, &settings, args.problem.force)?;
     let started = Instant::now();
     let output = variant
         .run(&problem, &settings)

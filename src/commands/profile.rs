@@ -6,12 +6,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hpc_kernels::scatter::{Availability, Problem, RunSettings, Variant, VariantError};
+use hpc_kernels::scatter::{Problem, RunSettings, Variant, VariantError};
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
+use crate::advise::reading::Unit;
 use crate::cli::ProfileArgs;
-use crate::commands::kernel::{check_workload, find_variant};
+use crate::commands::kernel::runnable_variant;
 use crate::error::user_error;
 use crate::output::{StagedDir, run_folder_name};
 use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
@@ -59,23 +60,6 @@ fn sampling_options(args: &ProfileArgs) -> anyhow::Result<(Duration, i32)> {
         ));
     }
     Ok((Duration::from_secs_f64(args.duration), args.frequency))
-}
-
-fn runnable_variant(
-    name: &str,
-    problem: &Problem,
-    settings: &RunSettings,
-    force: bool,
-) -> anyhow::Result<&'static dyn Variant> {
-    let variant = find_variant(name)?;
-    check_workload(problem, variant, settings, force)?;
-    if let Availability::Unavailable { reason, hint } = variant.availability() {
-        return Err(user_error(
-            format!("variant `{}` cannot run here: {reason}", variant.name()),
-            hint,
-        ));
-    }
-    Ok(variant)
 }
 
 fn profile_variants(args: &ProfileArgs, name: &str) -> anyhow::Result<()> {
@@ -371,8 +355,8 @@ fn print_variant_profile(
             out,
             "heap         {} allocations, {} allocated, peak live {} per run ({:.2} allocations and {:.1} bytes per pair over {} pairs)",
             memory.allocations,
-            human_bytes(memory.allocated_bytes),
-            human_bytes(memory.peak_live_heap_bytes),
+            Unit::Bytes.format(memory.allocated_bytes as f64),
+            Unit::Bytes.format(memory.peak_live_heap_bytes as f64),
             memory.allocations_per_pair,
             memory.allocated_bytes_per_pair,
             profile.unsampled.pairs
@@ -387,7 +371,7 @@ fn print_variant_profile(
         writeln!(
             out,
             "peak RSS     {} (whole process, before the sampler started)",
-            human_bytes(rss)
+            Unit::Bytes.format(rss as f64)
         )?;
     }
     writeln!(out)?;
@@ -510,7 +494,11 @@ fn print_command_profile(
         facts.cpu_utilisation,
         facts.character.describe()
     )?;
-    writeln!(out, "peak RSS     {}", human_bytes(facts.peak_rss_bytes))?;
+    writeln!(
+        out,
+        "peak RSS     {}",
+        Unit::Bytes.format(facts.peak_rss_bytes as f64)
+    )?;
     writeln!(
         out,
         "switches     {} voluntary (waiting), {} involuntary (preempted)",
@@ -540,20 +528,4 @@ fn print_command_profile(
     }
     writeln!(out, "             profile.json")?;
     Ok(())
-}
-
-/// Bytes in binary units, e.g. `1.5 MiB`.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
