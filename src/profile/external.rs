@@ -14,7 +14,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use thiserror::Error;
 use super::folded::FoldedStacks;
 use super::memory::max_rss_bytes;
 use super::sampler::timeval;
+use crate::detect::run::Runner;
 
 /// More than this many cores busy on average: the program runs in parallel.
 pub const PARALLEL_ABOVE_CORES: f64 = 1.2;
@@ -237,7 +238,11 @@ pub fn sample_command(command: &[String], scratch: &Path) -> (Option<FoldedStack
     let Some(program) = command.first() else {
         return (None, StackSampling::Skipped);
     };
-    if let Some(py_spy) = find_program("py-spy").filter(|_| is_python(program)) {
+    let runner = Runner::from_env();
+    if let Some(py_spy) = runner
+        .find("py-spy")
+        .filter(|_| is_python(&runner, program))
+    {
         return match sample_with_py_spy(&py_spy, command, scratch) {
             Ok(stacks) => sampled(stacks, "py-spy"),
             Err(reason) => unavailable(
@@ -246,14 +251,14 @@ pub fn sample_command(command: &[String], scratch: &Path) -> (Option<FoldedStack
             ),
         };
     }
-    let Some(perf) = find_program("perf") else {
+    let Some(perf) = runner.find("perf") else {
         return unavailable(
             "perf is not installed (nor py-spy for a Python command)".to_string(),
             "install perf (Debian/Ubuntu: linux-perf or linux-tools-$(uname -r)); \
              for Python programs, `pip install py-spy`",
         );
     };
-    if let Err(reason) = probe_perf(&perf, scratch) {
+    if let Err(reason) = probe_perf(&runner, scratch) {
         return unavailable(reason, &perf_permission_hint());
     }
     match sample_with_perf(&perf, command, scratch) {
@@ -311,19 +316,30 @@ fn perf_permission_hint() -> String {
 }
 
 /// A short `perf record` of `true`, bounded in time, to learn whether perf may sample here.
-fn probe_perf(perf: &Path, scratch: &Path) -> Result<(), String> {
+fn probe_perf(runner: &Runner, scratch: &Path) -> Result<(), String> {
     let output = scratch.join("perf-probe.data");
-    let log = scratch.join("perf-probe.log");
-    let result = run_bounded(
-        Command::new(perf)
-            .args(["record", "-e", "cpu-clock", "-g", "-q", "-o"])
-            .arg(&output)
-            .args(["--", "true"]),
-        &log,
-        PERF_PROBE_TIMEOUT,
-    );
+    let Some(output_arg) = output.to_str() else {
+        return Err(format!(
+            "cannot try perf: the path {} is not UTF-8",
+            output.display()
+        ));
+    };
+    let args = [
+        "record",
+        "-e",
+        "cpu-clock",
+        "-g",
+        "-q",
+        "-o",
+        output_arg,
+        "--",
+        "true",
+    ];
+    let result = runner.run_successfully("perf", &args, PERF_PROBE_TIMEOUT);
     let _ = fs::remove_file(&output);
-    result.map_err(|reason| format!("perf may not sample here: {reason}"))
+    result
+        .map(drop)
+        .map_err(|reason| format!("perf may not sample here: {reason}"))
 }
 
 fn sample_with_perf(
@@ -440,56 +456,18 @@ fn first_lines(log: &Path) -> String {
     }
 }
 
-/// Runs `command` with its output in `log`; kills it if it outlasts `timeout`.
-fn run_bounded(command: &mut Command, log: &Path, timeout: Duration) -> Result<(), String> {
-    let mut child = command
-        .stdout(Stdio::null())
-        .stderr(log_file(log)?)
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) if status.success() => return Ok(()),
-            Some(status) => return Err(format!("{status}: {}", first_lines(log))),
-            None if started.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no answer within {} s", timeout.as_secs()));
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-/// `program` itself if it is a path, else the first executable of that name on `PATH`.
-fn find_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Some(PathBuf::from(program));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| is_executable(path))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// A Python interpreter, or a script whose `#!` line names one.
-fn is_python(program: &str) -> bool {
-    let Some(path) = find_program(program) else {
-        return false;
-    };
-    let named_python = |p: &Path| {
-        p.file_name()
-            .and_then(OsStr::to_str)
-            .is_some_and(|name| name.starts_with("python"))
-    };
-    if named_python(&path) {
+/// A Python interpreter (by its name), or an executable script whose `#!` line names one.
+fn is_python(runner: &Runner, program: &str) -> bool {
+    let named_python = Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| name.starts_with("python"));
+    if named_python {
         return true;
     }
+    let Some(path) = runner.find(program) else {
+        return false;
+    };
     let Ok(file) = fs::File::open(&path) else {
         return false;
     };
@@ -546,11 +524,20 @@ mod tests {
 
     #[test]
     fn python_programs_are_recognised_by_name_or_shebang() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let runner = Runner::from_env();
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("run");
         fs::write(&script, "#!/usr/bin/env python3\nprint(1)\n").unwrap();
-        assert!(is_python(script.to_str().unwrap()));
-        assert!(is_python("/usr/bin/python3.12"));
-        assert!(!is_python("sh"));
+        // A command is run before it is sampled, so a script given by path is executable.
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(is_python(&runner, script.to_str().unwrap()));
+        assert!(is_python(&runner, "/usr/bin/python3.12"));
+        assert!(!is_python(&runner, "sh"));
+        let shell = dir.path().join("shell");
+        fs::write(&shell, "#!/bin/sh\necho 1\n").unwrap();
+        fs::set_permissions(&shell, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!is_python(&runner, shell.to_str().unwrap()));
     }
 }
