@@ -4,9 +4,12 @@
 //! ripgrep), 1 a user or environment problem, 2 an internal failure.
 
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 
 use thiserror::Error;
+
+use crate::versioned_json::DocumentError;
 
 /// A problem with the input or the environment, and how to fix it.
 #[derive(Debug, Error)]
@@ -28,6 +31,42 @@ pub fn user_error(message: impl Into<String>, hint: impl Into<String>) -> anyhow
         hint: Some(hint.into()),
     }
     .into()
+}
+
+/// A versioned JSON document the user gives (a facts file, a report): its name
+/// in messages, and the hint for each way it can be wrong.
+pub struct DocumentHints<'a> {
+    /// As the messages name it: "report", "facts file".
+    pub what: &'a str,
+    pub unreadable: &'a str,
+    pub not_json: &'a str,
+    pub unknown_version: &'a str,
+    pub bad_field: &'a str,
+}
+
+/// Reads and parses the document at `path`, or says what is wrong with it and how to fix it.
+pub fn read_document<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, DocumentError>,
+    hints: &DocumentHints,
+) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        user_error(
+            format!("cannot read the {} {}: {e}", hints.what, path.display()),
+            hints.unreadable,
+        )
+    })?;
+    parse(&text).map_err(|error| {
+        let hint = match &error {
+            DocumentError::NotJson(_) => hints.not_json,
+            DocumentError::UnknownSchemaVersion { .. } => hints.unknown_version,
+            DocumentError::Field { .. } => hints.bad_field,
+        };
+        user_error(
+            format!("invalid {} {}: {error}", hints.what, path.display()),
+            hint,
+        )
+    })
 }
 
 /// Prints the error chain and its hint to stderr and returns the exit code.

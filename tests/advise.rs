@@ -6,9 +6,8 @@ use std::path::Path;
 use assert_cmd::Command;
 use hpc_advisor::advise::facts::Agreement;
 use hpc_advisor::advise::tree::TREE;
-use hpc_advisor::advise::{
-    Answer, Fact, Facts, FactsError, Recommendation, Step, advise, document,
-};
+use hpc_advisor::advise::{Answer, Fact, Facts, Recommendation, Step, advise, document};
+use hpc_advisor::versioned_json::DocumentError;
 use predicates::prelude::*;
 
 fn fixture_path(name: &str) -> String {
@@ -272,7 +271,7 @@ fn the_work_item_size_picks_the_mechanism() {
 fn bad_input_names_the_problem() {
     assert!(matches!(
         Facts::from_json("{ not json"),
-        Err(FactsError::NotJson(_))
+        Err(DocumentError::NotJson(_))
     ));
     let text = std::fs::read_to_string(fixture_path("this-machine")).unwrap();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -280,7 +279,7 @@ fn bad_input_names_the_problem() {
     value["schema_version"] = 99.into();
     let error = Facts::from_json(&value.to_string()).unwrap_err();
     assert!(
-        matches!(error, FactsError::UnknownSchemaVersion { .. }),
+        matches!(error, DocumentError::UnknownSchemaVersion { .. }),
         "{error}"
     );
     assert!(error.to_string().contains("99"));

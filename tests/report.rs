@@ -358,6 +358,37 @@ fn bad_reports_are_refused_naming_what_is_wrong() {
 }
 
 #[test]
+fn a_missing_document_is_refused_naming_what_was_expected() {
+    let missing = tempfile::tempdir().unwrap().path().join("missing.json");
+    for (args, message, hint) in [
+        (
+            ["report", "--from"],
+            "cannot read the report",
+            "hint: give the report.json of a run folder",
+        ),
+        (
+            ["advise", "--from"],
+            "cannot read the report",
+            "hint: give the report.json of a run folder",
+        ),
+        (
+            ["advise", "--facts"],
+            "cannot read the facts file",
+            "hint: give an existing facts JSON file",
+        ),
+    ] {
+        hpc_advisor()
+            .args(args)
+            .arg(&missing)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains(hint));
+    }
+}
+
+#[test]
 fn advise_from_a_report_recomputes_from_its_facts() {
     let from_report = hpc_advisor()
         .args(["advise", "--format", "json", "--from"])

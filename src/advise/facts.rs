@@ -280,12 +280,9 @@ pub struct UserProgram {
     pub peak_rss_bytes: u64,
 }
 
-/// Why a facts file could not be read.
-pub type FactsError = DocumentError;
-
 impl Facts {
     /// Reads facts from JSON, naming the offending field when it cannot.
-    pub fn from_json(text: &str) -> Result<Facts, FactsError> {
+    pub fn from_json(text: &str) -> Result<Facts, DocumentError> {
         from_versioned_json(text, FACTS_SCHEMA_VERSION)
     }
 }

@@ -20,5 +20,5 @@ pub mod tree;
 pub mod walk;
 
 pub use crate::fact::Fact;
-pub use facts::{FACTS_SCHEMA_VERSION, Facts, FactsError};
+pub use facts::{FACTS_SCHEMA_VERSION, Facts};
 pub use walk::{Action, Answer, Crossover, Evidence, Gain, Recommendation, Step, advise};

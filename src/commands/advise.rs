@@ -5,10 +5,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::advise::{FACTS_SCHEMA_VERSION, Facts, FactsError, advise, render};
+use crate::advise::{FACTS_SCHEMA_VERSION, Facts, advise, render};
 use crate::cli::{AdviseArgs, OutputFormat};
 use crate::commands::report::read_report;
-use crate::error::user_error;
+use crate::error::{DocumentHints, read_document, user_error};
 
 pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
     let facts = match (&args.facts, &args.from) {
@@ -36,22 +36,17 @@ pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
 }
 
 fn read_facts(path: &Path) -> anyhow::Result<Facts> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        user_error(
-            format!("cannot read the facts file {}: {e}", path.display()),
-            "give an existing facts JSON file with --facts (see docs/facts.md)",
-        )
-    })?;
-    Facts::from_json(&text).map_err(|error| {
-        let hint = match &error {
-            FactsError::NotJson(_) => "the facts file must be one JSON object; see docs/facts.md".to_string(),
-            FactsError::UnknownSchemaVersion { .. } => format!(
+    read_document(
+        path,
+        Facts::from_json,
+        &DocumentHints {
+            what: "facts file",
+            unreadable: "give an existing facts JSON file with --facts (see docs/facts.md)",
+            not_json: "the facts file must be one JSON object; see docs/facts.md",
+            unknown_version: &format!(
                 "write facts with `\"schema_version\": {FACTS_SCHEMA_VERSION}` (docs/facts.md), or use the hpc-advisor that wrote them"
             ),
-            FactsError::Field { .. } => {
-                "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)".to_string()
-            }
-        };
-        user_error(format!("invalid facts file {}: {error}", path.display()), hint)
-    })
+            bad_field: "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)",
+        },
+    )
 }

@@ -4,9 +4,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::error::user_error;
+use crate::error::{DocumentHints, read_document};
 use crate::report::{REPORT_SCHEMA_VERSION, Report, html, markdown, terminal};
-use crate::versioned_json::DocumentError;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let report = read_report(&args.from)?;
@@ -26,24 +25,17 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
 
 /// Reads a saved report.json, or says which field is wrong and how to fix it.
 pub fn read_report(path: &Path) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        user_error(
-            format!("cannot read the report {}: {e}", path.display()),
-            "give the report.json of a run folder written by `hpc-advisor analyse`",
-        )
-    })?;
-    Report::from_json(&text).map_err(|error| {
-        let hint = match &error {
-            DocumentError::NotJson(_) => {
-                "a report is the report.json of a run folder; see docs/reading-a-report.md".to_string()
-            }
-            DocumentError::UnknownSchemaVersion { .. } => format!(
+    read_document(
+        path,
+        Report::from_json,
+        &DocumentHints {
+            what: "report",
+            unreadable: "give the report.json of a run folder written by `hpc-advisor analyse`",
+            not_json: "a report is the report.json of a run folder; see docs/reading-a-report.md",
+            unknown_version: &format!(
                 "this build reads reports with `\"schema_version\": {REPORT_SCHEMA_VERSION}`; use the hpc-advisor that wrote it"
             ),
-            DocumentError::Field { .. } => {
-                "the report does not match docs/report-schema.json; re-run `hpc-advisor analyse` or fix that field".to_string()
-            }
-        };
-        user_error(format!("invalid report {}: {error}", path.display()), hint)
-    })
+            bad_field: "the report does not match docs/report-schema.json; re-run `hpc-advisor analyse` or fix that field",
+        },
+    )
 }
