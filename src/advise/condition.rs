@@ -9,7 +9,9 @@
 use std::fmt;
 
 use super::named::{FactId, FactSource};
-use super::reading::{Kind, Value};
+#[cfg(test)]
+use super::reading::Kind;
+use super::reading::Value;
 use crate::fact::Fact;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,6 +128,7 @@ impl Condition {
     }
 
     /// Every fact the condition reads, in order of appearance.
+    #[cfg(test)]
     pub fn facts(&self) -> Vec<FactId> {
         match self {
             Condition::Always => Vec::new(),
@@ -142,6 +145,7 @@ impl Condition {
     }
 
     /// Conditions that compare a non-number or test a non-flag: mistakes in the tree's data.
+    #[cfg(test)]
     pub fn kind_mistakes(&self) -> Vec<String> {
         let expect = |fact: FactId, kind: Kind| {
             (fact.kind() != kind).then(|| format!("{} is not a {kind:?}", fact.name()))

@@ -7,7 +7,9 @@
 //! here once, from variants that passed the agreement check only.
 
 use super::facts::{Agreement, Facts, Technique, VariantMeasurement};
-use super::reading::{Kind, Reading, Unit, Value};
+#[cfg(test)]
+use super::reading::Kind;
+use super::reading::{Reading, Unit, Value};
 use crate::fact::Fact;
 
 /// A parallel mechanism is worth it for a work item when its per-item overhead
@@ -39,6 +41,7 @@ macro_rules! named_facts {
             }
 
             /// Whether the fact is a number, a flag or a name.
+            #[cfg(test)]
             pub fn kind(self) -> Kind {
                 match self {
                     $(FactId::$variant => Kind::$kind,)*

@@ -24,7 +24,8 @@ pub enum Value {
     Text(String),
 }
 
-/// The three shapes of value a named fact can take; conditions check them.
+/// The three shapes of value a named fact can take; the tree's tests check its conditions against them.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Number,

@@ -242,6 +242,7 @@ fn fill_if_known(template: &str, facts: &dyn FactSource) -> Option<String> {
 }
 
 /// The placeholders of a template that do not name a fact: mistakes in the tree's data.
+#[cfg(test)]
 pub fn unknown_placeholders(template: &str) -> Vec<String> {
     placeholders(template)
         .filter(|name| FactId::from_name(name).is_none())
@@ -250,6 +251,7 @@ pub fn unknown_placeholders(template: &str) -> Vec<String> {
 }
 
 /// The fact names a template's `{...}` placeholders refer to.
+#[cfg(test)]
 pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
     template
         .split('{')
