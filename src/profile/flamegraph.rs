@@ -16,11 +16,8 @@ use super::folded::FoldedStacks;
 
 /// Draws the flamegraph of `stacks` under `title`, with `subtitle` below it.
 pub fn draw(stacks: &FoldedStacks, title: &str, subtitle: &str) -> io::Result<Vec<u8>> {
-    let lines = stacks.lines();
-    render(
-        &mut options(title, subtitle),
-        lines.iter().map(String::as_str),
-    )
+    let text = stacks.to_text();
+    render(&mut options(title, subtitle), text.lines())
 }
 
 /// Draws `baseline`'s flamegraph coloured by how `changed` differs from it.

@@ -73,14 +73,6 @@ impl FoldedStacks {
         text
     }
 
-    /// The lines of [`FoldedStacks::to_text`], as inferno's `from_lines` takes them.
-    pub fn lines(&self) -> Vec<String> {
-        self.counts
-            .iter()
-            .map(|(stack, count)| format!("{stack} {count}"))
-            .collect()
-    }
-
     /// Reads folded text back; blank lines are skipped and repeated stacks add up.
     pub fn parse(text: &str) -> Result<FoldedStacks, FoldedParseError> {
         let mut stacks = FoldedStacks::default();
