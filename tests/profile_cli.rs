@@ -7,6 +7,7 @@ use assert_cmd::Command;
 use hpc_advisor::profile::external::ProgramCharacter;
 use hpc_advisor::profile::folded::FoldedStacks;
 use hpc_advisor::profile::record::{CommandProfileRecord, VariantProfilesRecord};
+use hpc_kernels::scatter::{Contour, Problem, RunSettings, registry};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -119,11 +120,32 @@ fn naive_profile_names_the_kernel_functions_and_counts_its_allocations() {
         .iter()
         .find(|h| h.function.ends_with("naive::hankel_functions"))
         .expect("hankel_functions is a hotspot");
-    let pairs = profile.memory.allocated_bytes as f64 / profile.memory.allocated_bytes_per_pair;
+    // The pairs of the same problem, counted by another variant's field.
+    let problem = Problem::builder()
+        .cells(256, 256)
+        .wavelength(0.0001)
+        .contour(Contour::parse_points(&fs::read_to_string(&contour).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let field = registry::find("fused")
+        .unwrap()
+        .run(&problem, &RunSettings::default())
+        .unwrap()
+        .field
+        .unwrap();
+    let pairs = field.outside_nodes() as u64 * problem.nc() as u64;
+    assert!(pairs > 0);
     assert_eq!(
         hankel.calls,
-        Some(pairs.round() as u64 * u64::from(profile.samples.repetitions)),
+        Some(pairs * u64::from(profile.samples.repetitions)),
         "one Hankel evaluation per pair and run"
+    );
+    let counted_pairs =
+        profile.memory.allocated_bytes as f64 / profile.memory.allocated_bytes_per_pair;
+    assert_eq!(
+        counted_pairs.round() as u64,
+        pairs,
+        "the record's pair count"
     );
 }
 
