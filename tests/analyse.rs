@@ -86,9 +86,38 @@ fn a_quick_analysis_writes_a_complete_run_folder_and_never_replaces_one() {
     assert_eq!(report.facts.problem.pairs, Fact::Known(naive.pairs));
     assert!(!report.recommendation.path.is_empty());
 
-    // Every artefact listed exists; the flamegraphs (naive, the best one-core variant, their
-    // differential) are well-formed SVG.
-    for artefact in &report.artefacts {
+    // The profile stage ran and drew the flamegraphs of naive, of the best one-core variant
+    // and their differential.
+    let profile_stage = report.stages.iter().find(|s| s.name == "profile").unwrap();
+    assert!(
+        matches!(profile_stage.outcome, StageOutcome::Completed),
+        "{:?}",
+        profile_stage.outcome
+    );
+    let profiles = report.profiles.known().expect("the profiles were taken");
+    assert_eq!(
+        profiles.profiles.len(),
+        2,
+        "naive and the best one-core variant"
+    );
+    assert_eq!(profiles.profiles[0].variant, "naive");
+    assert!(profiles.differential.is_some());
+    assert_eq!(report.flamegraphs().count(), 3, "{:?}", report.artefacts);
+    assert!(
+        report
+            .flamegraphs()
+            .any(|a| a.path == "flamegraphs/naive.svg")
+    );
+
+    // Every artefact is listed once and exists; the flamegraphs are well-formed SVG.
+    for (index, artefact) in report.artefacts.iter().enumerate() {
+        assert!(
+            !report.artefacts[..index]
+                .iter()
+                .any(|a| a.path == artefact.path),
+            "{} is listed twice",
+            artefact.path
+        );
         let path = folder.join(&artefact.path);
         assert!(path.is_file(), "{} is missing", artefact.path);
         if matches!(
@@ -102,10 +131,6 @@ fn a_quick_analysis_writes_a_complete_run_folder_and_never_replaces_one() {
             );
             assert_svg(&path);
         }
-    }
-    if let Fact::Known(profiles) = &report.profiles {
-        assert_eq!(profiles.profiles[0].variant, "naive");
-        assert!(folder.join("flamegraphs/naive.svg").is_file());
     }
 
     analyse(&out).success();
