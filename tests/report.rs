@@ -60,15 +60,32 @@ fn markdown_snapshot() {
 
 #[test]
 fn terminal_summary_fits_one_screen_and_lists_the_top_three_actions() {
-    let report = fixture();
+    let mut report = fixture();
+    // Two more actions than the fixture's, so that a fourth exists to be left out.
+    let actions = &mut report.recommendation.actions;
+    assert_eq!(
+        actions.len(),
+        2,
+        "the fixture's actions changed: adjust the padding"
+    );
+    for (id, title) in [
+        ("third", "A third action, unmeasured"),
+        ("fourth", "A fourth action"),
+    ] {
+        let mut action = actions[0].clone();
+        action.id = id.to_string();
+        action.title = title.to_string();
+        action.gain = Fact::unknown("no variant measures it");
+        actions.push(action);
+    }
     let text = terminal::render(&report, Path::new(SHOWN_FOLDER));
     assert!(text.lines().count() <= 60, "{} lines", text.lines().count());
-    for action in report.recommendation.actions.iter().take(3) {
-        assert!(text.contains(&action.title), "{}", action.title);
+    for (rank, action) in report.recommendation.actions.iter().take(3).enumerate() {
+        let line = format!("  {}. {}: ", rank + 1, action.title);
+        assert!(text.contains(&line), "{line}");
     }
-    if let Some(fourth) = report.recommendation.actions.get(3) {
-        assert!(!text.contains(&format!("4. {}", fourth.title)));
-    }
+    assert!(text.contains("3. A third action, unmeasured: not measured: no variant measures it"));
+    assert!(!text.contains("A fourth action"), "{text}");
     for step in &report.recommendation.path {
         assert!(text.contains(&step.node), "{}", step.node);
     }
