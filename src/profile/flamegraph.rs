@@ -89,12 +89,20 @@ mod tests {
     }
 
     #[test]
-    fn differential_graphs_show_the_second_profile() {
+    fn differential_graphs_are_shaped_like_the_baseline() {
         let before = stacks("main;solve;bessel 90\nmain;solve;alloc 10\n");
-        let after = stacks("main;solve;bessel 3\n");
+        let after = stacks("main;solve;bessel 3\nmain;solve;vectorised 1\n");
         let svg =
             String::from_utf8(draw_differential(&before, &after, "diff", "sub").unwrap()).unwrap();
-        assert!(svg.contains("bessel"));
+        assert!(svg.contains("<title>bessel ("), "in both profiles");
+        assert!(
+            svg.contains("<title>alloc ("),
+            "only in the baseline: shown, as what vanished"
+        );
+        assert!(
+            !svg.contains("vectorised"),
+            "only in the changed profile: no place in the shape"
+        );
     }
 
     #[test]
