@@ -11,9 +11,9 @@
 use std::time::Instant;
 
 use hpc_kernels::scatter::cost::FLOPS_PER_PAIR;
+use hpc_kernels::scatter::variants::gpu::tolerance_for;
 use hpc_kernels::scatter::{
-    Agreement, Availability, Field, Problem, RunOutput, RunSettings, Variant, VariantError,
-    registry,
+    Availability, Field, Problem, RunOutput, RunSettings, Variant, VariantError, registry,
 };
 use serde::{Deserialize, Serialize};
 
@@ -105,15 +105,13 @@ pub struct AgreementRecord {
 }
 
 impl AgreementRecord {
-    fn compare(field: &Field, reference: &Field) -> AgreementRecord {
+    /// Compares `field` with the reference's, within the `(node, checksum)` tolerance its run must meet.
+    fn compare(field: &Field, reference: &Field, (node, checksum): (f64, f64)) -> AgreementRecord {
         let agreement = field.agreement(reference);
         AgreementRecord {
             max_relative_difference: agreement.max_relative_difference,
             checksum_relative_difference: agreement.checksum_relative_difference,
-            within_tolerance: agreement.within(
-                Agreement::LADDER_NODE_TOLERANCE,
-                Agreement::LADDER_CHECKSUM_TOLERANCE,
-            ),
+            within_tolerance: agreement.within(node, checksum),
         }
     }
 }
@@ -183,15 +181,21 @@ pub fn checked_runs(
                     message: e.to_string(),
                     agreement: None,
                 })?;
+        // The ladder's tolerance, or the relaxed one a single-precision GPU run states in its notes.
+        let (node_tolerance, checksum_tolerance) = tolerance_for(&output);
         let field = output.field.ok_or_else(|| Failure {
             message: "the run returned no field to check".to_string(),
             agreement: None,
         })?;
-        let agreement = AgreementRecord::compare(&field, &reference.field);
+        let agreement = AgreementRecord::compare(
+            &field,
+            &reference.field,
+            (node_tolerance, checksum_tolerance),
+        );
         if !agreement.within_tolerance {
             return Err(Failure {
                 message: format!(
-                    "its field disagrees with naive (largest node difference {:.1e} of the field maximum, checksum {:.1e}; tolerance 1e-6 and 1e-7)",
+                    "its field disagrees with naive (largest node difference {:.1e} of the field maximum, checksum {:.1e}; tolerance {node_tolerance:.0e} and {checksum_tolerance:.0e})",
                     agreement.max_relative_difference, agreement.checksum_relative_difference
                 ),
                 agreement: Some(agreement),
@@ -570,6 +574,8 @@ pub fn run_ladder(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use hpc_kernels::scatter::Agreement;
+
     use super::*;
     use crate::bench::NoProgress;
 
@@ -654,6 +660,112 @@ pub(crate) mod tests {
                 problem.ny() + 1,
             )))
         }
+    }
+
+    /// Naive's field with the scattered wave scaled by `factor`, its run stating `note`.
+    struct Scaled {
+        factor: f32,
+        note: Option<&'static str>,
+    }
+
+    impl Variant for Scaled {
+        fn name(&self) -> &'static str {
+            "scaled"
+        }
+        fn summary(&self) -> &'static str {
+            "naive, off by a factor"
+        }
+        fn python_analogue(&self) -> &'static str {
+            "a rounding error"
+        }
+        fn needs(&self) -> &'static str {
+            "nothing"
+        }
+        fn availability(&self) -> Availability {
+            Availability::Available
+        }
+        fn nominal_ns_per_pair(&self) -> f64 {
+            1.0
+        }
+        fn bytes_per_pair(&self) -> f64 {
+            1.0
+        }
+        fn run(
+            &self,
+            problem: &Problem,
+            settings: &RunSettings,
+        ) -> Result<RunOutput, VariantError> {
+            let mut field = registry::reference()
+                .run(problem, settings)?
+                .field
+                .expect("naive returns its field");
+            for value in &mut field.scattered {
+                *value *= self.factor;
+            }
+            let output = RunOutput::field(field);
+            Ok(match self.note {
+                Some(note) => output.with_note(note),
+                None => output,
+            })
+        }
+    }
+
+    #[test]
+    fn a_single_precision_gpu_run_is_checked_with_its_relaxed_tolerance() {
+        use hpc_kernels::scatter::variants::gpu::Precision;
+        let problem = tiny_problem();
+        let mut executor = ScriptedExecutor::new(|_: &str, _: &Problem, _: &RunSettings, _| 0.1);
+        let (reference, _) = reference_run(&mut executor, &problem).unwrap();
+        let f32_note = Precision::F32Compensated.note();
+        let mut check = |variant: &Scaled| {
+            checked_runs(
+                &mut executor,
+                variant,
+                &problem,
+                &RunSettings::default(),
+                &reference,
+                (1, f64::INFINITY),
+            )
+        };
+        let ladder = (
+            Agreement::LADDER_NODE_TOLERANCE,
+            Agreement::LADDER_CHECKSUM_TOLERANCE,
+        );
+        let relaxed = tolerance_for(&RunOutput::field(Field::zeros(1, 1)).with_note(f32_note));
+        assert!(relaxed.0 > ladder.0 && relaxed.1 > ladder.1, "{relaxed:?}");
+        // 1e-5 off: beyond the ladder's tolerance, within the relaxed one.
+        let slightly_off = 1.0 + 1e-5;
+        let (_, agreement, notes) = check(&Scaled {
+            factor: slightly_off,
+            note: Some(f32_note),
+        })
+        .unwrap();
+        assert!(agreement.within_tolerance, "{agreement:?}");
+        assert!(
+            agreement.max_relative_difference > ladder.0,
+            "{agreement:?}"
+        );
+        assert_eq!(notes, [f32_note]);
+        // The same field from a run that states no precision fails, naming the ladder's tolerance.
+        let failure = check(&Scaled {
+            factor: slightly_off,
+            note: None,
+        })
+        .unwrap_err();
+        assert!(!failure.agreement.unwrap().within_tolerance);
+        assert!(
+            failure.message.ends_with("; tolerance 1e-6 and 1e-7)"),
+            "{}",
+            failure.message
+        );
+        // Beyond the relaxed tolerance, the message names the tolerance that was applied.
+        let failure = check(&Scaled {
+            factor: 1.01,
+            note: Some(f32_note),
+        })
+        .unwrap_err();
+        let applied = format!("; tolerance {:.0e} and {:.0e})", relaxed.0, relaxed.1);
+        assert!(failure.message.ends_with(&applied), "{}", failure.message);
     }
 
     pub(crate) fn tiny_problem() -> Problem {
