@@ -20,7 +20,7 @@ use crate::advise::{FACTS_SCHEMA_VERSION, Facts};
 use crate::bench::BenchReport;
 use crate::bench::ceilings::{MPIRUN_LAUNCH, PROCESS_SPAWN, RAYON_TASK, THREAD_SPAWN};
 use crate::bench::runner::{Outcome, VariantResult};
-use crate::bench::stats::{Summary, median};
+use crate::bench::stats::{Summary, median, median_absolute_deviation};
 use crate::detect::Machine;
 use crate::fact::Fact;
 use crate::profile::external::{ProgramCharacter, ProgramFacts};
@@ -405,12 +405,7 @@ fn run_to_run_spread(bench: &BenchReport) -> Fact<f64> {
 }
 
 fn relative_spread(summary: &Summary) -> f64 {
-    let deviations: Vec<f64> = summary
-        .samples
-        .iter()
-        .map(|x| (x - summary.median).abs())
-        .collect();
-    median(&deviations) / summary.median
+    median_absolute_deviation(&summary.samples) / summary.median
 }
 
 /// The scaling of the fastest threaded variant that scaled without failing, at its largest count.

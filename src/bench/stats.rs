@@ -126,11 +126,17 @@ pub fn median(values: &[f64]) -> f64 {
     median_of_sorted(&sorted)
 }
 
+/// The median absolute deviation: the median of `|x - median|` over `samples`.
+pub fn median_absolute_deviation(samples: &[f64]) -> f64 {
+    let center = median(samples);
+    let deviations: Vec<f64> = samples.iter().map(|x| (x - center).abs()).collect();
+    median(&deviations)
+}
+
 /// Modified Z-scores `(x - median) / MAD`, as hyperfine computes them.
 pub fn modified_z_scores(samples: &[f64]) -> Vec<f64> {
     let center = median(samples);
-    let deviations: Vec<f64> = samples.iter().map(|x| (x - center).abs()).collect();
-    let mad = median(&deviations).max(f64::EPSILON);
+    let mad = median_absolute_deviation(samples).max(f64::EPSILON);
     samples.iter().map(|x| (x - center) / mad).collect()
 }
 
@@ -211,6 +217,15 @@ mod tests {
         assert!(Summary::of(&[]).is_none());
         assert!(!Summary::of(&[1.0]).unwrap().is_reliable());
         assert!(Summary::of(&[1.0, f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn median_absolute_deviation_ignores_one_wild_sample() {
+        // Median 3; deviations 2, 1, 0, 1, 97: their median is 1.
+        assert_eq!(median_absolute_deviation(&[1.0, 2.0, 3.0, 4.0, 100.0]), 1.0);
+        assert_eq!(median_absolute_deviation(&[5.0]), 0.0);
+        // The modified Z-score is the distance from the median in these units.
+        assert_eq!(modified_z_scores(&[1.0, 2.0, 3.0, 4.0, 100.0])[4], 97.0);
     }
 
     #[test]
