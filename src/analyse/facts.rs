@@ -8,8 +8,9 @@
 //! Variants that failed or disagreed with naive have no timing, so they are
 //! not listed among the measured variants at all.
 
-use hpc_kernels::scatter::Problem;
 use hpc_kernels::scatter::cost::FLOPS_PER_PAIR;
+use hpc_kernels::scatter::variants::gpu::NAME as GPU_VARIANT;
+use hpc_kernels::scatter::{Problem, registry};
 
 use crate::advise::facts::{
     Agreement, Allocation, Ceilings, Cores, Gpu, GpuOffload, Hotspot, MachineFacts, Measurements,
@@ -30,10 +31,7 @@ use crate::report::{GpuRun, MpiRun};
 
 /// Share of the samples above which a function is on the hot path.
 const HOT_PATH_SHARE: f64 = 0.5;
-/// The reference variant every speedup is measured against.
-const REFERENCE: &str = "naive";
-/// The registered names of the GPU and MPI variants.
-const GPU_VARIANT: &str = "gpu";
+/// The registered name of the MPI variant (the kernels crate keeps its constant private).
 const MPI_VARIANT: &str = "mpi";
 
 /// Everything one run measured; a stage that did not deliver is unknown with its reason.
@@ -225,7 +223,7 @@ pub fn problem_facts(problem: &Problem, bench: Fact<&BenchReport>) -> ProblemFac
 }
 
 fn reference_result(bench: &BenchReport) -> Option<&VariantResult> {
-    bench.ladder.entry(REFERENCE)?.result()
+    bench.ladder.entry(registry::reference().name())?.result()
 }
 
 /// The ladder, the MPI job and the GPU stage as measurements.
@@ -323,7 +321,7 @@ fn unmeasured(why: &str, mpi: Fact<&MpiRun>) -> Measurements {
 /// The techniques a registered variant applies, read from its name (`threads+simd`).
 /// `None` for a name this build does not know how to describe.
 pub fn techniques(variant: &str) -> Option<Vec<Technique>> {
-    if variant == REFERENCE {
+    if variant == registry::reference().name() {
         return Some(Vec::new());
     }
     variant
@@ -342,7 +340,7 @@ pub fn techniques(variant: &str) -> Option<Vec<Technique>> {
 }
 
 fn speedup(variant: &str, result: &VariantResult) -> Fact<Speedup> {
-    if variant == REFERENCE {
+    if variant == registry::reference().name() {
         return Fact::Known(Speedup {
             estimate: 1.0,
             interval: Fact::unknown("naive is the reference"),
@@ -489,7 +487,7 @@ pub fn profile_facts(profiles: Fact<&VariantProfilesRecord>) -> ProfileFacts {
             record
                 .profiles
                 .iter()
-                .find(|p| p.variant == REFERENCE)
+                .find(|p| p.variant == registry::reference().name())
                 .or_else(|| record.profiles.first()),
             || "no variant was profiled".to_string(),
         )
@@ -558,7 +556,7 @@ pub fn user_program(program: &ProgramFacts) -> UserProgram {
 
 #[cfg(test)]
 mod tests {
-    use hpc_kernels::scatter::{RunSettings, registry};
+    use hpc_kernels::scatter::RunSettings;
 
     use super::*;
     use crate::analyse::runs::tests::lavapipe;
