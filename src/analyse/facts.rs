@@ -273,11 +273,17 @@ pub fn measurements(
         },
         ceilings: Ceilings {
             fma_peak_gflops_per_core: Fact::from_option(bench.ceilings.fma_peak(1), || {
-                "no FMA peak was measured".to_string()
+                unmeasured_ceiling(bench, "fma ", "no FMA peak was measured")
             }),
             bandwidth_gbytes_per_second: Fact::from_option(
                 bench.ceilings.bandwidth("dram", bench.usable_cores),
-                || "no memory bandwidth beyond the caches was measured".to_string(),
+                || {
+                    unmeasured_ceiling(
+                        bench,
+                        "triad dram",
+                        "no memory bandwidth beyond the caches was measured",
+                    )
+                },
             ),
         },
         overheads: Overheads {
@@ -290,6 +296,14 @@ pub fn measurements(
             }),
         },
         gpu_offload: gpu_offload(bench, gpu),
+    }
+}
+
+/// `missing`, with the reasons the ceilings named `prefix...` gave when they failed.
+fn unmeasured_ceiling(bench: &BenchReport, prefix: &str, missing: &str) -> String {
+    match bench.ceilings.why_unmeasured(prefix) {
+        Some(why) => format!("{missing}: {why}"),
+        None => missing.to_string(),
     }
 }
 

@@ -132,6 +132,15 @@ pub struct ThroughputCeiling {
     pub threads: usize,
 }
 
+/// A throughput ceiling that gave no finite rate, so it has no figure rather than a made-up one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UnmeasuredCeiling {
+    /// The name the ceiling would have had, e.g. `fma 256-bit (avx2+fma)` or `triad dram`.
+    pub name: String,
+    /// Which measurement failed and why.
+    pub reason: String,
+}
+
 /// The FMA peak of one SIMD width.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FmaPeak {
@@ -168,6 +177,9 @@ pub struct Ceilings {
     /// Narrowest to widest.
     pub fma: Vec<FmaPeak>,
     pub bandwidth: Vec<Bandwidth>,
+    /// FMA peaks and bandwidths left out of `fma` and `bandwidth` because they gave no finite rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmeasured: Vec<UnmeasuredCeiling>,
     pub overheads: Vec<Overhead>,
     pub seconds_spent: f64,
 }
@@ -187,6 +199,18 @@ impl Ceilings {
     pub fn bandwidth(&self, level: &str, workers: usize) -> Option<f64> {
         let measured = self.bandwidth.iter().find(|b| b.level == level)?;
         Some(measured.gigabytes_per_second.best(workers))
+    }
+
+    /// Why the ceilings whose name starts with `prefix` (`fma `, `triad dram`) were not measured;
+    /// `None` when none of them failed.
+    pub fn why_unmeasured(&self, prefix: &str) -> Option<String> {
+        let reasons: Vec<String> = self
+            .unmeasured
+            .iter()
+            .filter(|ceiling| ceiling.name.starts_with(prefix))
+            .map(|ceiling| format!("{}, {}", ceiling.name, ceiling.reason))
+            .collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 }
 
@@ -213,26 +237,34 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
     let measurements = 2 * (widths.len() + 3) + 4;
     let slice = Duration::from_secs_f64(settings.budget_seconds.max(0.0) / measurements as f64);
     let threads = settings.threads.max(1);
+    let mut unmeasured = Vec::new();
 
     let fma = widths
         .into_iter()
-        .map(|width| {
+        .filter_map(|width| {
             progress.step(&format!("ceilings: FMA peak {}", width.name));
             let flops_per_iteration = (2 * width.lanes * FMA_CHAINS) as f64;
             let iterations = calibrate(|n| (width.run)(n));
             let rate = |seconds: f64| flops_per_iteration * iterations as f64 / seconds / 1e9;
             let single = parallel_samples(1, slice, |_| (), |_| (width.run)(iterations));
             let all = parallel_samples(threads, slice, |_| (), |_| (width.run)(iterations));
-            FmaPeak {
-                width_bits: width.bits,
-                instruction_set: width.name.to_string(),
-                gflops: ThroughputCeiling {
-                    name: format!("fma {}-bit ({})", width.bits, width.name),
-                    unit: "GFLOP/s".to_string(),
-                    single_core: rate_summary(&single, 1.0, rate),
-                    all_cores: rate_summary(&all, threads as f64, rate),
-                    threads,
-                },
+            let gflops = throughput_ceiling(
+                format!("fma {}-bit ({})", width.bits, width.name),
+                "GFLOP/s",
+                threads,
+                rate_summary(&single, 1.0, rate),
+                rate_summary(&all, threads as f64, rate),
+            );
+            match gflops {
+                Ok(gflops) => Some(FmaPeak {
+                    width_bits: width.bits,
+                    instruction_set: width.name.to_string(),
+                    gflops,
+                }),
+                Err(failed) => {
+                    unmeasured.push(failed);
+                    None
+                }
             }
         })
         .collect();
@@ -251,21 +283,21 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
     ];
     let bandwidth = levels
         .into_iter()
-        .map(|(level, bytes, shared)| {
+        .filter_map(|(level, bytes, shared)| {
             progress.step(&format!("ceilings: triad bandwidth ({level})"));
             let single = triad_ceiling(bytes, 1, slice);
             let per_thread = if shared { bytes / threads } else { bytes };
             let all = triad_ceiling(per_thread, threads, slice);
-            Bandwidth {
-                level: level.to_string(),
-                working_set_bytes: bytes,
-                gigabytes_per_second: ThroughputCeiling {
-                    name: format!("triad {level}"),
-                    unit: "GB/s".to_string(),
-                    single_core: single,
-                    all_cores: all,
-                    threads,
-                },
+            match throughput_ceiling(format!("triad {level}"), "GB/s", threads, single, all) {
+                Ok(gigabytes_per_second) => Some(Bandwidth {
+                    level: level.to_string(),
+                    working_set_bytes: bytes,
+                    gigabytes_per_second,
+                }),
+                Err(failed) => {
+                    unmeasured.push(failed);
+                    None
+                }
             }
         })
         .collect();
@@ -278,6 +310,7 @@ pub fn measure(settings: &CeilingSettings, progress: &mut dyn Progress) -> Ceili
         caches,
         fma,
         bandwidth,
+        unmeasured,
         overheads,
         seconds_spent,
     }
@@ -297,10 +330,44 @@ fn calibrate(mut work: impl FnMut(u64)) -> u64 {
     }
 }
 
-/// Summarises per-sample seconds as rates: `rate(seconds) * scale` per sample.
-fn rate_summary(seconds: &[f64], scale: f64, rate: impl Fn(f64) -> f64) -> Summary {
+/// Summarises per-sample seconds as rates, `rate(seconds) * scale` per sample; why not when a
+/// rate is not finite (a sample too short for the clock), so a failure is never a zero ceiling.
+fn rate_summary(seconds: &[f64], scale: f64, rate: impl Fn(f64) -> f64) -> Result<Summary, String> {
     let rates: Vec<f64> = seconds.iter().map(|&s| rate(s) * scale).collect();
-    Summary::of(&rates).unwrap_or_else(|| Summary::of(&[0.0]).expect("one finite sample"))
+    Summary::of(&rates).ok_or_else(|| {
+        let failed = rates.iter().filter(|r| !r.is_finite()).count();
+        if rates.is_empty() {
+            "no sample was taken".to_string()
+        } else {
+            format!(
+                "{failed} of {} samples gave no finite rate (a sample too short for the clock)",
+                rates.len()
+            )
+        }
+    })
+}
+
+/// The ceiling named `name` from its one-core and all-cores rates, or which of them failed and why.
+fn throughput_ceiling(
+    name: String,
+    unit: &str,
+    threads: usize,
+    single_core: Result<Summary, String>,
+    all_cores: Result<Summary, String>,
+) -> Result<ThroughputCeiling, UnmeasuredCeiling> {
+    let failed = |cores: &str, reason: String| UnmeasuredCeiling {
+        name: name.clone(),
+        reason: format!("{cores}: {reason}"),
+    };
+    let single_core = single_core.map_err(|reason| failed("1 core", reason))?;
+    let all_cores = all_cores.map_err(|reason| failed("all cores", reason))?;
+    Ok(ThroughputCeiling {
+        name,
+        unit: unit.to_string(),
+        single_core,
+        all_cores,
+        threads,
+    })
 }
 
 /// Fewest samples of any ceiling, so that each has a spread even on a tight budget.
@@ -350,7 +417,7 @@ fn parallel_samples<S>(
 }
 
 /// Triad bandwidth over three arrays totalling `bytes` per thread, in GB/s (STREAM counts 3 x 8 bytes per element).
-fn triad_ceiling(bytes: usize, threads: usize, budget: Duration) -> Summary {
+fn triad_ceiling(bytes: usize, threads: usize, budget: Duration) -> Result<Summary, String> {
     let elements = (bytes / 24).max(64);
     let passes = {
         let mut a = vec![0.0; elements];
@@ -667,6 +734,58 @@ mod tests {
             }
         );
         assert_eq!(CacheSizes::from_entries(&[]), CacheSizes::FALLBACK);
+    }
+
+    #[test]
+    fn a_sample_without_a_finite_rate_leaves_the_ceiling_unmeasured_not_zero() {
+        let rate = |seconds: f64| 1.0 / seconds;
+        let measured = rate_summary(&[0.5, 0.25], 2.0, rate).unwrap();
+        assert_eq!((measured.min, measured.max), (4.0, 8.0));
+        let reason = rate_summary(&[0.5, 0.0, 0.25], 1.0, rate).unwrap_err();
+        assert!(
+            reason.starts_with("1 of 3 samples gave no finite rate"),
+            "{reason}"
+        );
+        assert_eq!(
+            rate_summary(&[], 1.0, rate).unwrap_err(),
+            "no sample was taken"
+        );
+
+        let failed = throughput_ceiling(
+            "triad dram".to_string(),
+            "GB/s",
+            2,
+            rate_summary(&[0.5], 1.0, rate),
+            rate_summary(&[0.0], 2.0, rate),
+        )
+        .unwrap_err();
+        assert_eq!(failed.name, "triad dram");
+        assert!(failed.reason.starts_with("all cores: 1 of 1"), "{failed:?}");
+        let ceiling = throughput_ceiling(
+            "triad dram".to_string(),
+            "GB/s",
+            2,
+            rate_summary(&[0.5], 1.0, rate),
+            rate_summary(&[0.25], 2.0, rate),
+        )
+        .unwrap();
+        assert_eq!((ceiling.best(1), ceiling.best(2)), (2.0, 8.0));
+
+        // Left out of the ceilings, it is unmeasured with its reason, never a zero roof.
+        let ceilings = Ceilings {
+            caches: CacheSizes::FALLBACK,
+            fma: Vec::new(),
+            bandwidth: Vec::new(),
+            unmeasured: vec![failed],
+            overheads: Vec::new(),
+            seconds_spent: 0.0,
+        };
+        assert_eq!(ceilings.bandwidth("dram", 2), None);
+        assert_eq!(
+            ceilings.why_unmeasured("triad dram").unwrap(),
+            "triad dram, all cores: 1 of 1 samples gave no finite rate (a sample too short for the clock)"
+        );
+        assert_eq!(ceilings.why_unmeasured("fma "), None);
     }
 
     #[test]

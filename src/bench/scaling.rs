@@ -585,6 +585,7 @@ mod tests {
                 gflops: ceiling(fma, "GFLOP/s"),
             }],
             bandwidth: vec![bandwidth("dram", dram), bandwidth("l1", l1)],
+            unmeasured: Vec::new(),
             overheads: Vec::new(),
             seconds_spent: 0.0,
         }

@@ -218,8 +218,15 @@ pub fn ceilings_caption(ceilings: &Ceilings) -> String {
     )
 }
 
-/// The FMA peaks and bandwidths, one core and all cores.
+/// The FMA peaks and bandwidths, one core and all cores, then those not measured and why.
 pub fn ceiling_rows(ceilings: &Ceilings) -> Vec<CeilingRow> {
+    let unmeasured = ceilings.unmeasured.iter().map(|c| CeilingRow {
+        ceiling: c.name.clone(),
+        single: format!("not measured: {}", c.reason),
+        single_median: String::new(),
+        all: String::new(),
+        all_median: String::new(),
+    });
     throughput_ceilings(ceilings)
         .map(|c| {
             let median = |s: &Summary| {
@@ -237,6 +244,7 @@ pub fn ceiling_rows(ceilings: &Ceilings) -> Vec<CeilingRow> {
                 all_median: median(&c.all_cores),
             }
         })
+        .chain(unmeasured)
         .collect()
 }
 
