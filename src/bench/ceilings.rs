@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Progress;
 use super::stats::Summary;
+use crate::detect::topology::{Cache, Caches};
 
 /// The hidden subcommand that starts and exits at once, for the process-spawn overhead.
 pub const NOOP_SUBCOMMAND: &str = "noop";
@@ -57,67 +58,36 @@ pub struct CacheSizes {
 }
 
 impl CacheSizes {
-    /// Used when sysfs does not say: common values of current x86 server cores.
+    /// Used when detection does not say: common values of current x86 server cores.
     pub const FALLBACK: CacheSizes = CacheSizes {
         l1_data: 32 << 10,
         l2: 1 << 20,
         last_level: 32 << 20,
     };
 
-    /// Reads cpu0's caches from Linux sysfs, falling back to [`CacheSizes::FALLBACK`].
+    /// CPU 0's caches as detection reads them (sysfs, else cpuid), each size it does not
+    /// give taken from [`CacheSizes::FALLBACK`].
     pub fn detect() -> CacheSizes {
-        let root = Path::new("/sys/devices/system/cpu/cpu0/cache");
-        let entries: Vec<(u32, String, usize)> = (0..8)
-            .filter_map(|index| {
-                let dir = root.join(format!("index{index}"));
-                let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-                Some((
-                    read("level")?.trim().parse().ok()?,
-                    read("type")?.trim().to_string(),
-                    parse_cache_size(&read("size")?)?,
-                ))
-            })
-            .collect();
-        CacheSizes::from_entries(&entries)
+        CacheSizes::from_caches(crate::detect::caches().known())
     }
 
-    /// Chooses L1 data, L2 and the last level from `(level, type, bytes)` entries.
-    fn from_entries(entries: &[(u32, String, usize)]) -> CacheSizes {
-        let find = |level: u32| {
-            entries
-                .iter()
-                .find(|(l, kind, _)| *l == level && kind != "Instruction")
-                .map(|e| e.2)
+    /// L1 data, L2 and the last level (the highest level holding data) of `caches`.
+    fn from_caches(caches: Option<&Caches>) -> CacheSizes {
+        let data = || {
+            caches
+                .into_iter()
+                .flat_map(|caches| &caches.levels)
+                .filter(|cache| cache.kind != "instruction")
         };
-        let last_level = entries
-            .iter()
-            .filter(|(_, kind, _)| kind != "Instruction")
-            .max_by_key(|e| e.0)
-            .map(|e| e.2);
+        let bytes = |cache: &Cache| usize::try_from(cache.size_bytes).ok();
+        let level = |level: u8| data().find(|cache| cache.level == level).and_then(bytes);
+        let last_level = data().max_by_key(|cache| cache.level).and_then(bytes);
         CacheSizes {
-            l1_data: find(1).unwrap_or(Self::FALLBACK.l1_data),
-            l2: find(2).unwrap_or(Self::FALLBACK.l2),
+            l1_data: level(1).unwrap_or(Self::FALLBACK.l1_data),
+            l2: level(2).unwrap_or(Self::FALLBACK.l2),
             last_level: last_level.unwrap_or(Self::FALLBACK.last_level),
         }
     }
-}
-
-/// Parses sysfs sizes such as `32K`, `1024K`, `32M`.
-fn parse_cache_size(text: &str) -> Option<usize> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => text.split_at(at),
-        None => (text, ""),
-    };
-    let value: usize = digits.parse().ok()?;
-    let scale = match unit {
-        "" => 1,
-        "K" => 1 << 10,
-        "M" => 1 << 20,
-        "G" => 1 << 30,
-        _ => return None,
-    };
-    Some(value * scale)
 }
 
 /// A throughput ceiling on one core and on all usable cores.
@@ -581,6 +551,9 @@ mod fma {
 /// Per-task overheads: what one unit of parallel work costs before it does anything.
 mod overheads {
     use super::*;
+    use crate::detect::mpi;
+    use crate::detect::run::{PROBE_TIMEOUT, Runner};
+    use crate::fact::Fact;
 
     pub fn measure(settings: &CeilingSettings, slice: Duration) -> Vec<Overhead> {
         let mut overheads = vec![
@@ -655,6 +628,9 @@ mod overheads {
     }
 
     /// Wall time of a command that must succeed, its output discarded.
+    ///
+    /// For this program's no-op, which exits at once; not through detect's runner, whose
+    /// polling every few milliseconds would swamp a start-up of about a millisecond.
     fn time_command(command: &mut Command) -> Result<f64, String> {
         let started = Instant::now();
         let status = command
@@ -669,42 +645,43 @@ mod overheads {
         Ok(started.elapsed().as_secs_f64())
     }
 
-    /// `mpirun -n 1` of the no-op, where an `mpirun` is on the PATH.
+    /// `mpirun -n 1` of the no-op, where an `mpirun` is on the PATH, with the arguments and
+    /// the timeout of detection's launch check (Open MPI needs `--allow-run-as-root` as root).
+    ///
+    /// Each launch is stopped after [`PROBE_TIMEOUT`]; its time is the runner's, which polls
+    /// the launcher every few milliseconds, a small share of a launch.
     fn mpirun(noop_program: Option<&Path>, budget: Duration) -> Overhead {
-        let Some(launcher) = find_on_path("mpirun") else {
+        const LAUNCHER: &str = "mpirun";
+        let runner = Runner::from_env();
+        if runner.find(LAUNCHER).is_none() {
             return unavailable(MPIRUN_LAUNCH, "no mpirun on the PATH".into());
-        };
+        }
         let Some(program) = noop_program else {
             return unavailable(MPIRUN_LAUNCH, "no program to launch was given".into());
         };
+        let Some(program) = program.to_str() else {
+            return unavailable(
+                MPIRUN_LAUNCH,
+                format!("the program path {} is not UTF-8", program.display()),
+            );
+        };
+        let as_root = mpi::running_as_root();
+        let implementation = as_root.then(|| mpi::launcher(&runner, LAUNCHER).implementation);
+        let mut args = mpi::launch_arguments(
+            implementation
+                .as_ref()
+                .and_then(Fact::known)
+                .map(String::as_str),
+            as_root,
+            program,
+        );
+        args.push(NOOP_SUBCOMMAND.to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         measured(MPIRUN_LAUNCH, budget, || {
-            let mut command = Command::new(&launcher);
-            command.args(["-n", "1"]).arg(program).arg(NOOP_SUBCOMMAND);
-            if running_as_root() {
-                // Open MPI refuses root without these (the equivalent of --allow-run-as-root); MPICH ignores them.
-                command
-                    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-                    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-            }
-            time_command(&mut command)
+            runner
+                .run_successfully(LAUNCHER, &args, PROBE_TIMEOUT)
+                .map(|output| output.elapsed.as_secs_f64())
         })
-    }
-
-    fn find_on_path(program: &str) -> Option<PathBuf> {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    }
-
-    #[cfg(unix)]
-    fn running_as_root() -> bool {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { libc::geteuid() == 0 }
-    }
-
-    #[cfg(not(unix))]
-    fn running_as_root() -> bool {
-        false
     }
 }
 
@@ -712,28 +689,56 @@ mod overheads {
 mod tests {
     use super::*;
 
+    /// Detected caches of the given `(level, kind, bytes)`, as sysfs or cpuid describe them.
+    fn detected(levels: &[(u8, &str, u64)]) -> Caches {
+        use crate::fact::Fact;
+        Caches {
+            source: "sysfs".to_string(),
+            levels: levels
+                .iter()
+                .map(|&(level, kind, size_bytes)| Cache {
+                    level,
+                    kind: kind.to_string(),
+                    size_bytes,
+                    line_bytes: Fact::Known(64),
+                    ways: Fact::unknown("not in this test"),
+                    shared_by_cpus: Fact::unknown("not in this test"),
+                })
+                .collect(),
+        }
+    }
+
     #[test]
-    fn cache_sizes_from_sysfs_entries() {
-        assert_eq!(parse_cache_size("32K\n"), Some(32 << 10));
-        assert_eq!(parse_cache_size("32M"), Some(32 << 20));
-        assert_eq!(parse_cache_size("12"), Some(12));
-        assert_eq!(parse_cache_size("3X"), None);
-        let entries = [
-            (1, "Data".to_string(), 48 << 10),
-            (1, "Instruction".to_string(), 32 << 10),
-            (2, "Unified".to_string(), 2 << 20),
-            (3, "Unified".to_string(), 96 << 20),
-        ];
-        let caches = CacheSizes::from_entries(&entries);
+    fn cache_sizes_from_detected_caches() {
+        let caches = detected(&[
+            (1, "data", 48 << 10),
+            (1, "instruction", 32 << 10),
+            (2, "unified", 2 << 20),
+            (3, "unified", 96 << 20),
+        ]);
         assert_eq!(
-            caches,
+            CacheSizes::from_caches(Some(&caches)),
             CacheSizes {
                 l1_data: 48 << 10,
                 l2: 2 << 20,
                 last_level: 96 << 20
             }
         );
-        assert_eq!(CacheSizes::from_entries(&[]), CacheSizes::FALLBACK);
+        // An instruction cache is never the data's, and a missing level falls back alone.
+        let only_l1 = detected(&[(1, "instruction", 32 << 10), (1, "data", 64 << 10)]);
+        assert_eq!(
+            CacheSizes::from_caches(Some(&only_l1)),
+            CacheSizes {
+                l1_data: 64 << 10,
+                last_level: 64 << 10,
+                ..CacheSizes::FALLBACK
+            }
+        );
+        assert_eq!(CacheSizes::from_caches(None), CacheSizes::FALLBACK);
+        assert_eq!(
+            CacheSizes::from_caches(Some(&detected(&[]))),
+            CacheSizes::FALLBACK
+        );
     }
 
     #[test]

@@ -90,12 +90,7 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
             Path::new(topology::NODE_SYSFS),
         );
         let usable_cores = allocation::usable_cores();
-        let caches =
-            topology::sysfs_caches(Path::new(topology::CPU_SYSFS)).or_else(|sysfs_reason| {
-                cpu::cpuid_caches().or_else(|cpuid_reason| {
-                    Fact::unknown(format!("{sysfs_reason}; {cpuid_reason}"))
-                })
-            });
+        let caches = caches();
         let layout = cgroup::current_layout();
         let memory = memory::detect(&layout);
         let system = system::detect(
@@ -117,6 +112,14 @@ pub fn detect_with(runner: &run::Runner) -> Machine {
             system,
             detection_ms: start.elapsed().as_secs_f64() * 1e3,
         }
+    })
+}
+
+/// CPU 0's caches from sysfs, else from cpuid; unknown with both reasons when neither says.
+pub(crate) fn caches() -> Fact<Caches> {
+    topology::sysfs_caches(Path::new(topology::CPU_SYSFS)).or_else(|sysfs_reason| {
+        cpu::cpuid_caches()
+            .or_else(|cpuid_reason| Fact::unknown(format!("{sysfs_reason}; {cpuid_reason}")))
     })
 }
 

@@ -101,7 +101,7 @@ pub fn parse_mpi_version(text: &str) -> Option<(String, String)> {
     None
 }
 
-fn launcher(runner: &Runner, name: &str) -> Launcher {
+pub(crate) fn launcher(runner: &Runner, name: &str) -> Launcher {
     let missing = |reason: String| Launcher {
         name: name.to_string(),
         path: Fact::unknown(reason.clone()),
@@ -136,7 +136,7 @@ fn launcher(runner: &Runner, name: &str) -> Launcher {
     }
 }
 
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     #[cfg(unix)]
     {
         // SAFETY: geteuid has no preconditions and cannot fail.
