@@ -168,9 +168,32 @@ mod tests {
         // An overrun leaves nothing: later stages get zero, not a negative budget.
         assert_eq!(stage_seconds(-3.0, StageName::Profile), 0.0);
         assert_eq!(stage_seconds(10.0, StageName::Advise), 0.0);
-        let budget = Budget::start(QUICK_BUDGET_SECONDS);
-        assert!(budget.for_stage(StageName::Gpu) <= 0.5 * QUICK_BUDGET_SECONDS);
-        assert!(budget.remaining_seconds() <= QUICK_BUDGET_SECONDS);
+    }
+
+    /// A budget whose run started `seconds_ago`.
+    fn started_ago(total_seconds: f64, seconds_ago: u64) -> Budget {
+        let started = Instant::now()
+            .checked_sub(std::time::Duration::from_secs(seconds_ago))
+            .expect("the monotonic clock reaches back twenty seconds");
+        Budget {
+            total_seconds,
+            started,
+        }
+    }
+
+    #[test]
+    fn a_budget_counts_down_from_when_the_run_started() {
+        // 4 s into a 15 s run: at most 11 s are left (a little less on a slow machine), and
+        // the GPU stage may take half of them.
+        let budget = started_ago(QUICK_BUDGET_SECONDS, 4);
+        let remaining = budget.remaining_seconds();
+        assert!(remaining <= 11.0 && remaining > 9.0, "{remaining}");
+        let gpu = budget.for_stage(StageName::Gpu);
+        assert!(gpu <= 5.5 && gpu > 4.5, "{gpu}");
+        // Past the budget nothing is left, not a negative amount.
+        let overrun = started_ago(QUICK_BUDGET_SECONDS, 20);
+        assert_eq!(overrun.remaining_seconds(), 0.0);
+        assert_eq!(overrun.for_stage(StageName::Bench), 0.0);
     }
 
     #[test]

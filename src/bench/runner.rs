@@ -574,7 +574,7 @@ pub fn run_ladder(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use hpc_kernels::scatter::Agreement;
+    use hpc_kernels::scatter::{Agreement, Grid, is_inside};
 
     use super::*;
     use crate::bench::NoProgress;
@@ -839,7 +839,16 @@ pub(crate) mod tests {
             &mut NoProgress,
         )
         .unwrap();
-        assert_eq!(reference.pairs, ladder.entries[0].result().unwrap().pairs);
+        // Pairs are the nodes outside the obstacle, counted here from the geometry, times the segments.
+        let grid = Grid::new(&problem);
+        let outside = grid
+            .y
+            .iter()
+            .flat_map(|&y| grid.x.iter().map(move |&x| [x, y]))
+            .filter(|&node| !is_inside(problem.contour_points(), node))
+            .count() as u64;
+        assert!(outside < problem.estimate().nodes, "some nodes are inside");
+        assert_eq!(reference.pairs, outside * problem.nc() as u64);
         let names: Vec<&str> = ladder.entries.iter().map(|e| e.variant.as_str()).collect();
         assert_eq!(names, ["naive", "fused", "wrong", "absent"]);
         let fused = ladder.entry("fused").unwrap().result().unwrap();
