@@ -257,7 +257,6 @@ mod tests {
             kind: LauncherKind::Mpiexec,
             program: PathBuf::from("/usr/bin/mpiexec.hydra"),
             implementation: MpiImplementation::Mpich,
-            version: "HYDRA build details:".into(),
         };
         let open_mpi_library = "Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4";
         let error = check_implementations(&mpich, open_mpi_library).unwrap_err();

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::scheduler::Allocation;
+use crate::detect::run::{PROBE_TIMEOUT, Runner};
 
 /// MPI implementation families; programs must be started by a launcher of their own family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,12 +86,13 @@ pub struct Launcher {
     pub kind: LauncherKind,
     pub program: PathBuf,
     pub implementation: MpiImplementation,
-    /// First line of its `--version` output.
-    pub version: String,
 }
 
 impl Launcher {
     /// The launcher to use: `srun` inside a Slurm job, otherwise `mpirun`, then `mpiexec`.
+    ///
+    /// A candidate must be executable on PATH and answer `--version` within
+    /// [`PROBE_TIMEOUT`]; one that cannot start or hangs is skipped.
     pub fn detect(allocation: Option<&Allocation>) -> Option<Launcher> {
         let in_slurm = allocation.is_some_and(|a| a.scheduler == super::Scheduler::Slurm);
         let order: &[LauncherKind] = if in_slurm {
@@ -102,32 +104,23 @@ impl Launcher {
         } else {
             &[LauncherKind::Mpirun, LauncherKind::Mpiexec]
         };
+        let runner = Runner::from_env();
         order.iter().find_map(|&kind| {
-            let program = find_in_path(kind.program())?;
-            let output = Command::new(&program).arg("--version").output().ok()?;
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let program = runner.find(kind.program())?;
+            let output = runner
+                .run(kind.program(), &["--version"], PROBE_TIMEOUT)
+                .ok()?;
             let implementation = match kind {
                 LauncherKind::Srun => MpiImplementation::Unknown,
-                _ => MpiImplementation::from_version_text(&text),
+                _ => MpiImplementation::from_version_text(&output.combined()),
             };
             Some(Launcher {
                 kind,
                 program,
                 implementation,
-                version: text.lines().next().unwrap_or_default().trim().to_string(),
             })
         })
     }
-}
-
-fn find_in_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }
 
 /// Facts about this host that change the command line.
@@ -284,7 +277,6 @@ mod tests {
             kind,
             program: PathBuf::from(format!("/usr/bin/{}", kind.program())),
             implementation,
-            version: String::new(),
         }
     }
 
