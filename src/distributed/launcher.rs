@@ -4,11 +4,12 @@
 //! allocation, host), so the cluster cases are tested here without a cluster.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::scheduler::Allocation;
 use crate::detect::run::{PROBE_TIMEOUT, Runner};
+use crate::detect::topology;
 
 /// MPI implementation families; programs must be started by a launcher of their own family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,11 +134,20 @@ pub struct Host {
 }
 
 impl Host {
+    /// Slots are the physical cores (sysfs topology) capped by the cores this
+    /// process may use (affinity, cgroup cpuset and quota, Slurm/PBS allocation).
     pub fn detect() -> Host {
-        let usable = hpc_kernels::scatter::RunSettings::default().resolved_threads();
+        let usable = crate::detect::usable_cores();
+        let physical_cores = topology::topology(
+            Path::new(topology::CPU_SYSFS),
+            Path::new(topology::NODE_SYSFS),
+        )
+        .physical_cores;
         Host {
             is_root: effective_uid() == Some(0),
-            slots: physical_cores().map_or(usable, |cores| cores.min(usable)),
+            slots: physical_cores
+                .known()
+                .map_or(usable, |&cores| cores.min(usable)),
         }
     }
 }
@@ -146,26 +156,6 @@ fn effective_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// Distinct (package, core) pairs in /proc/cpuinfo.
-fn physical_cores() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let mut cores = Vec::new();
-    let mut package = None;
-    for line in info.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        match key.trim() {
-            "physical id" => package = Some(value.trim().to_string()),
-            "core id" => cores.push((package.clone(), value.trim().to_string())),
-            _ => {}
-        }
-    }
-    cores.sort();
-    cores.dedup();
-    (!cores.is_empty()).then_some(cores.len())
 }
 
 /// What to launch: the program, its arguments, and how many ranks of how many threads.
