@@ -438,7 +438,53 @@ mod tests {
     #[test]
     fn this_process_has_at_least_one_usable_core() {
         let usable = usable_cores();
+        let sources: Vec<LimitSource> = usable.limits.iter().map(|l| l.source).collect();
+        assert_eq!(
+            sources,
+            [
+                LimitSource::Hardware,
+                LimitSource::Affinity,
+                LimitSource::CgroupCpuset,
+                LimitSource::CgroupQuota,
+                LimitSource::Slurm,
+                LimitSource::Pbs,
+            ]
+        );
+        let known: Vec<(LimitSource, usize)> = usable
+            .limits
+            .iter()
+            .filter_map(|l| Some((l.source, (*l.cores.known()?)?)))
+            .collect();
+        // Linux always shows a process the online CPUs and its affinity mask.
+        #[cfg(target_os = "linux")]
+        for source in [LimitSource::Hardware, LimitSource::Affinity] {
+            assert!(
+                known.iter().any(|&(s, _)| s == source),
+                "{source:?} unknown: {:?}",
+                usable.limits
+            );
+        }
+        if !known.is_empty() {
+            let Fact::Known(binding) = usable.binding else {
+                panic!("no binding among known limits {known:?}");
+            };
+            assert!(
+                known
+                    .iter()
+                    .any(|&(s, cores)| s == binding && cores.max(1) == usable.count),
+                "{binding:?} does not allow {} cores: {known:?}",
+                usable.count
+            );
+            assert!(
+                known.iter().all(|&(_, cores)| usable.count <= cores.max(1)),
+                "{} cores exceed a limit: {known:?}",
+                usable.count
+            );
+        }
+        // An independent count of the hardware: never more usable cores than online CPUs.
+        if let Some(online) = online_cpus_from_sysconf() {
+            assert!(usable.count <= online, "{} > {online} online", usable.count);
+        }
         assert!(usable.count >= 1);
-        assert_eq!(usable.limits.len(), 6);
     }
 }

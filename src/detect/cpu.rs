@@ -68,6 +68,7 @@ pub struct Frequency {
     pub current_mhz: Fact<f64>,
 }
 
+#[cfg(test)]
 impl Cpu {
     /// The extension with this name, if this architecture lists it.
     pub fn extension(&self, name: &str) -> Option<&IsaExtension> {
@@ -648,6 +649,8 @@ mod tests {
     #[test]
     fn cpuid_and_std_arch_agree_on_sse2() {
         let cpu = detect();
+        let sse2 = cpu.extension("sse2").expect("x86_64 lists sse2");
+        assert_eq!(sse2.hardware, Fact::Known(true), "cpuid: {sse2:?}");
         assert!(cpu.can_use("sse2"));
         assert!(cpu.simd.width_bits >= 128);
         assert_eq!(cpu.architecture, "x86_64");
