@@ -170,7 +170,8 @@ pub fn format_cpu_list(cpus: &BTreeSet<usize>) -> String {
         .join(",")
 }
 
-/// An environment lookup over fixed pairs, for the Slurm/PBS tests.
+/// An environment lookup over fixed pairs: the one captured-environment helper of
+/// the detect and distributed tests (Slurm, PBS, MPI module variables).
 #[cfg(test)]
 pub(crate) fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: std::collections::HashMap<String, String> = pairs

@@ -260,7 +260,8 @@ pub fn launch_command(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distributed::scheduler::tests::{SLURM_TWO_NODES, env, no_files};
+    use crate::detect::env_of;
+    use crate::distributed::scheduler::tests::{SLURM_TWO_NODES, no_files};
 
     fn launcher(kind: LauncherKind, implementation: MpiImplementation) -> Launcher {
         Launcher {
@@ -358,7 +359,7 @@ mod tests {
 
     #[test]
     fn srun_takes_the_slurm_allocation() {
-        let allocation = Allocation::from_env(env(SLURM_TWO_NODES), no_files).unwrap();
+        let allocation = Allocation::from_env(env_of(SLURM_TWO_NODES), no_files).unwrap();
         let srun = launcher(LauncherKind::Srun, MpiImplementation::Unknown);
         assert_eq!(
             line(&srun, Some(&allocation), host(false, 16), None, 4),
@@ -373,10 +374,12 @@ mod tests {
 
     #[test]
     fn mpirun_inside_slurm_sizes_from_the_allocation_not_the_login_host() {
-        let captured = "SLURM_JOB_ID=5
-            SLURM_NNODES=4
-            SLURM_NTASKS=128";
-        let allocation = Allocation::from_env(env(captured), no_files).unwrap();
+        let captured = env_of(&[
+            ("SLURM_JOB_ID", "5"),
+            ("SLURM_NNODES", "4"),
+            ("SLURM_NTASKS", "128"),
+        ]);
+        let allocation = Allocation::from_env(captured, no_files).unwrap();
         let open_mpi = launcher(LauncherKind::Mpirun, MpiImplementation::OpenMpi);
         assert_eq!(
             line(&open_mpi, Some(&allocation), host(false, 32), None, 1),
@@ -386,10 +389,12 @@ mod tests {
 
     #[test]
     fn pbs_passes_its_nodefile() {
-        let captured = "PBS_JOBID=4711.server
-            PBS_NODEFILE=/var/spool/pbs/aux/4711.server";
+        let captured = env_of(&[
+            ("PBS_JOBID", "4711.server"),
+            ("PBS_NODEFILE", "/var/spool/pbs/aux/4711.server"),
+        ]);
         let nodefile = |_: &str| Some("n01\nn01\nn02\nn02\n".to_string());
-        let allocation = Allocation::from_env(env(captured), nodefile).unwrap();
+        let allocation = Allocation::from_env(captured, nodefile).unwrap();
         let open_mpi = launcher(LauncherKind::Mpirun, MpiImplementation::OpenMpi);
         assert_eq!(
             line(&open_mpi, Some(&allocation), host(false, 2), None, 1),

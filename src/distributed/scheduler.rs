@@ -103,32 +103,24 @@ impl Allocation {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// A captured environment: `NAME=value` lines.
-    pub(crate) fn env(lines: &str) -> impl Fn(&str) -> Option<String> + '_ {
-        move |name| {
-            lines
-                .lines()
-                .filter_map(|l| l.trim().split_once('='))
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::detect::env_of;
 
     pub(crate) fn no_files(_: &str) -> Option<String> {
         None
     }
 
     /// Captured inside `sbatch --nodes=2 --ntasks=8 --cpus-per-task=4`.
-    pub(crate) const SLURM_TWO_NODES: &str = "SLURM_JOB_ID=81234
-        SLURM_JOB_NUM_NODES=2
-        SLURM_NTASKS=8
-        SLURM_CPUS_PER_TASK=4
-        SLURM_NTASKS_PER_NODE=4";
+    pub(crate) const SLURM_TWO_NODES: &[(&str, &str)] = &[
+        ("SLURM_JOB_ID", "81234"),
+        ("SLURM_JOB_NUM_NODES", "2"),
+        ("SLURM_NTASKS", "8"),
+        ("SLURM_CPUS_PER_TASK", "4"),
+        ("SLURM_NTASKS_PER_NODE", "4"),
+    ];
 
     #[test]
     fn a_two_node_slurm_job() {
-        let allocation = Allocation::from_env(env(SLURM_TWO_NODES), no_files).unwrap();
+        let allocation = Allocation::from_env(env_of(SLURM_TWO_NODES), no_files).unwrap();
         assert_eq!(
             allocation,
             Allocation {
@@ -144,23 +136,27 @@ pub(crate) mod tests {
 
     #[test]
     fn slurm_tasks_per_node_when_ntasks_is_missing() {
-        let captured = "SLURM_JOB_ID=7
-            SLURM_NNODES=3
-            SLURM_NTASKS_PER_NODE=2(x3)";
-        let allocation = Allocation::from_env(env(captured), no_files).unwrap();
+        let captured = env_of(&[
+            ("SLURM_JOB_ID", "7"),
+            ("SLURM_NNODES", "3"),
+            ("SLURM_NTASKS_PER_NODE", "2(x3)"),
+        ]);
+        let allocation = Allocation::from_env(captured, no_files).unwrap();
         assert_eq!((allocation.nodes, allocation.tasks), (3, 6));
         assert_eq!(allocation.cpus_per_task, 1);
     }
 
     #[test]
     fn a_pbs_job_counts_its_nodefile() {
-        let captured = "PBS_JOBID=4711.server
-            PBS_NODEFILE=/var/spool/pbs/aux/4711.server";
+        let captured = env_of(&[
+            ("PBS_JOBID", "4711.server"),
+            ("PBS_NODEFILE", "/var/spool/pbs/aux/4711.server"),
+        ]);
         let nodefile = |path: &str| {
             (path == "/var/spool/pbs/aux/4711.server")
                 .then(|| "n01\nn01\nn01\nn02\nn02\nn02\n".to_string())
         };
-        let allocation = Allocation::from_env(env(captured), nodefile).unwrap();
+        let allocation = Allocation::from_env(captured, nodefile).unwrap();
         assert_eq!(allocation.scheduler, Scheduler::Pbs);
         assert_eq!((allocation.nodes, allocation.tasks), (2, 6));
         assert_eq!(
@@ -171,17 +167,22 @@ pub(crate) mod tests {
 
     #[test]
     fn torque_variables_win_over_the_nodefile() {
-        let captured = "PBS_JOBID=12
-            PBS_NUM_NODES=4
-            PBS_NUM_PPN=16
-            OMP_NUM_THREADS=2";
-        let allocation = Allocation::from_env(env(captured), no_files).unwrap();
+        let captured = env_of(&[
+            ("PBS_JOBID", "12"),
+            ("PBS_NUM_NODES", "4"),
+            ("PBS_NUM_PPN", "16"),
+            ("OMP_NUM_THREADS", "2"),
+        ]);
+        let allocation = Allocation::from_env(captured, no_files).unwrap();
         assert_eq!((allocation.nodes, allocation.tasks), (4, 64));
         assert_eq!(allocation.cpus_per_task, 2);
     }
 
     #[test]
     fn no_scheduler_no_allocation() {
-        assert_eq!(Allocation::from_env(env("HOME=/root"), no_files), None);
+        assert_eq!(
+            Allocation::from_env(env_of(&[("HOME", "/root")]), no_files),
+            None
+        );
     }
 }
