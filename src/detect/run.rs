@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-/// How long a probe may run before it is stopped; all of detection must finish in about 2 s.
+/// How long a probe may run before it is stopped. Detection runs at most two probes one
+/// after the other (a launcher's `--version`, then its launch check; `perf --version`, then
+/// `perf stat`), so its external programs hold it for at most about 3.5 s.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long to wait for the output pipes once the process has ended (a grandchild may hold them).
 const PIPE_GRACE: Duration = Duration::from_millis(200);
