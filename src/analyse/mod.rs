@@ -26,7 +26,8 @@ pub const QUICK_BUDGET_SECONDS: f64 = 15.0;
 ///
 /// The stages of fixed cost (the MPI job, the GPU crossover) come before the
 /// profile, whose length adapts to what is left. Detection is not budgeted
-/// (it bounds itself to about two seconds). What a
+/// (its probes are bounded one by one; it takes a fraction of a second
+/// here, see `docs/machine.md`). What a
 /// stage leaves unused flows to the ones after it; what it overruns is taken
 /// from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -144,18 +144,12 @@ impl Host {
         )
         .physical_cores;
         Host {
-            is_root: effective_uid() == Some(0),
+            is_root: crate::detect::mpi::running_as_root(),
             slots: physical_cores
                 .known()
                 .map_or(usable, |&cores| cores.min(usable)),
         }
     }
-}
-
-fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// What to launch: the program, its arguments, and how many ranks of how many threads.
