@@ -15,3 +15,6 @@ pub mod vectorised;
 pub type BestRows = simd::SimdRows;
 /// The instance of [`BestRows`] the multi-process variants use: explicit SIMD at the best level this CPU has.
 pub const BEST_ROWS: BestRows = simd::SimdRows::DETECTED;
+/// The registered description of [`BEST_ROWS`]'s serial variant: its cost per pair
+/// is what a worker or rank of `processes` and `mpi` pays.
+pub(crate) const BEST_ROWS_INFO: rows::VariantInfo = simd::INFO;

@@ -54,7 +54,7 @@ impl SimdRows {
     }
 }
 
-const INFO: VariantInfo = VariantInfo {
+pub(crate) const INFO: VariantInfo = VariantInfo {
     name: "simd",
     summary: "explicit SIMD over the segments, instruction set chosen at run time, own vector Hankel",
     python_analogue: "a hand-vectorised C++ extension (intrinsics or xsimd) called from Python",

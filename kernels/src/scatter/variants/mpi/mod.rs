@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, RunOutput, RunSettings, Variant, VariantError};
+use crate::scatter::variants::BEST_ROWS_INFO;
 
 pub use backend::linked_library_version;
 
@@ -63,11 +64,12 @@ impl Variant for Mpi {
     fn workers(&self, settings: &RunSettings) -> usize {
         launched_ranks().unwrap_or(1) * threads_per_rank(settings)
     }
+    /// Each rank runs [`BEST_ROWS`](crate::scatter::variants::BEST_ROWS): its cost per pair.
     fn nominal_ns_per_pair(&self) -> f64 {
-        30.0
+        BEST_ROWS_INFO.nominal_ns_per_pair
     }
     fn bytes_per_pair(&self) -> f64 {
-        64.0
+        BEST_ROWS_INFO.bytes_per_pair
     }
     fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
         backend::run(problem, settings)

@@ -31,8 +31,8 @@ use crate::scatter::field::Field;
 use crate::scatter::geometry::Scene;
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};
-use crate::scatter::variants::BEST_ROWS;
 use crate::scatter::variants::rows::RowKernel;
+use crate::scatter::variants::{BEST_ROWS, BEST_ROWS_INFO};
 use protocol::{Message, read_message, write_message};
 
 /// The binary whose hidden subcommand serves as a worker.
@@ -77,11 +77,12 @@ impl Variant for Processes {
     fn workers(&self, settings: &RunSettings) -> usize {
         settings.resolved_workers()
     }
+    /// Each worker runs [`BEST_ROWS`]: its cost per pair.
     fn nominal_ns_per_pair(&self) -> f64 {
-        30.0
+        BEST_ROWS_INFO.nominal_ns_per_pair
     }
     fn bytes_per_pair(&self) -> f64 {
-        64.0
+        BEST_ROWS_INFO.bytes_per_pair
     }
     fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
         let command = match &settings.worker_command {
