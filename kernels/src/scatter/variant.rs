@@ -137,6 +137,14 @@ pub enum VariantError {
 }
 
 impl VariantError {
+    /// A run of `variant` that failed, and why.
+    pub fn failed(variant: &'static str, message: impl Into<String>) -> VariantError {
+        VariantError::Failed {
+            variant,
+            message: message.into(),
+        }
+    }
+
     /// The hint that tells the user how to fix an unavailable variant.
     pub fn hint(&self) -> Option<&str> {
         match self {

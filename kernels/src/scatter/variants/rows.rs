@@ -120,11 +120,10 @@ impl<K: RowKernel> Variant for RowVariant<K> {
         let scene = Scene::new(problem);
         let field = match self.execution {
             Execution::Serial => run_serial(&self.kernel, &scene),
-            Execution::Threads => run_threaded(&self.kernel, &scene, settings.resolved_threads())
-                .map_err(|message| VariantError::Failed {
-                variant: self.info.name,
-                message,
-            })?,
+            Execution::Threads => {
+                run_threaded(&self.kernel, &scene, settings.resolved_threads())
+                    .map_err(|message| VariantError::failed(self.info.name, message))?
+            }
         };
         let mut output = RunOutput::field(field);
         if let Some(note) = self.kernel.describe() {

@@ -67,7 +67,9 @@ pub fn crossover(
             .cells(cells, cells)
             .segments(cells)
             .build()
-            .map_err(|e| failed(format!("cannot build a {cells}^3 problem: {e}")))?;
+            .map_err(|e| {
+                VariantError::failed(NAME, format!("cannot build a {cells}^3 problem: {e}"))
+            })?;
         if index == 0 {
             // Opens the device and compiles the shader before anything is timed.
             GPU.run(&problem, settings)?;
@@ -94,10 +96,13 @@ pub fn crossover(
         let gpu_field = field_of(gpu_output, NAME)?;
         let agreement = gpu_field.agreement(&cpu_field);
         if !agreement.within(node_tolerance, checksum_tolerance) {
-            return Err(failed(format!(
-                "the GPU field disagrees with `{}` at {cells}^3: {agreement:?}",
-                cpu.name()
-            )));
+            return Err(VariantError::failed(
+                NAME,
+                format!(
+                    "the GPU field disagrees with `{}` at {cells}^3: {agreement:?}",
+                    cpu.name()
+                ),
+            ));
         }
         samples.push(CrossoverSample {
             cells,
@@ -137,20 +142,13 @@ pub fn fastest_cpu_variant(
         }
     }
     best.map(|(_, variant)| variant)
-        .ok_or_else(|| failed("no CPU variant is available to compare with"))
-}
-
-fn failed(message: impl Into<String>) -> VariantError {
-    VariantError::Failed {
-        variant: NAME,
-        message: message.into(),
-    }
+        .ok_or_else(|| VariantError::failed(NAME, "no CPU variant is available to compare with"))
 }
 
 fn field_of(output: RunOutput, variant: &str) -> Result<Field, VariantError> {
     output
         .field
-        .ok_or_else(|| failed(format!("`{variant}` returned no field")))
+        .ok_or_else(|| VariantError::failed(NAME, format!("`{variant}` returned no field")))
 }
 
 fn transfer_and_compute_seconds(output: &RunOutput) -> f64 {

@@ -21,13 +21,6 @@ const PAIRS_PER_DISPATCH: u64 = 1 << 22;
 /// Bytes per node in the result: incident and scattered, each two f32.
 const RESULT_BYTES_PER_NODE: u64 = 16;
 
-fn failed(message: impl Into<String>) -> VariantError {
-    VariantError::Failed {
-        variant: NAME,
-        message: message.into(),
-    }
-}
-
 pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
     let setup_started = Instant::now();
     let gpu = gpu().map_err(|unavailable| VariantError::Unavailable {
@@ -36,7 +29,7 @@ pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput
         hint: unavailable.hint,
     })?;
     if let Some(fault) = gpu.fault() {
-        return Err(failed(fault));
+        return Err(VariantError::failed(NAME, fault));
     }
     let (float, precision) = if gpu.facts.shader_f64 && !settings.force_f32 {
         (ShaderFloat::F64, Precision::F64)
@@ -56,12 +49,15 @@ pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput
         .min(limits.max_buffer_bytes);
     // Node indices are u32 in the shader.
     if result_bytes > allowed || nodes > u64::from(u32::MAX) {
-        return Err(failed(format!(
-            "the field needs a {} MiB GPU buffer but {} allows {} MiB; reduce --nx or --ny",
-            result_bytes >> 20,
-            gpu.facts.name,
-            allowed >> 20
-        )));
+        return Err(VariantError::failed(
+            NAME,
+            format!(
+                "the field needs a {} MiB GPU buffer but {} allows {} MiB; reduce --nx or --ny",
+                result_bytes >> 20,
+                gpu.facts.name,
+                allowed >> 20
+            ),
+        ));
     }
 
     let upload_started = Instant::now();
@@ -80,7 +76,7 @@ pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput
 
     scopes.check()?;
     if let Some(fault) = gpu.fault() {
-        return Err(failed(fault));
+        return Err(VariantError::failed(NAME, fault));
     }
     let mut output = RunOutput::field(field)
         .with_note(precision.note())
@@ -161,7 +157,10 @@ impl ErrorScopes {
         let validation = pollster::block_on(self.validation.pop());
         match memory.or(validation) {
             None => Ok(()),
-            Some(error) => Err(failed(format!("the GPU rejected the run: {error}"))),
+            Some(error) => Err(VariantError::failed(
+                NAME,
+                format!("the GPU rejected the run: {error}"),
+            )),
         }
     }
 }
@@ -249,7 +248,7 @@ fn wait(
             timeout: Some(limit),
         })
         .map(drop)
-        .map_err(|e| failed(format!("the GPU did not finish the {what}: {e}")))
+        .map_err(|e| VariantError::failed(NAME, format!("the GPU did not finish the {what}: {e}")))
 }
 
 /// Runs the kernel over all nodes in dispatches of bounded work; returns their count.
@@ -335,14 +334,13 @@ fn download(
     wait(gpu, submission, Duration::from_secs(60), "download")?;
     receiver
         .try_recv()
-        .map_err(|_| failed("the GPU did not map the result for reading"))?
-        .map_err(|e| failed(format!("the result could not be mapped: {e}")))?;
+        .map_err(|_| VariantError::failed(NAME, "the GPU did not map the result for reading"))?
+        .map_err(|e| VariantError::failed(NAME, format!("the result could not be mapped: {e}")))?;
     let mut field = Field::zeros(scene.nodes_x(), scene.nodes_y());
     {
-        let bytes = readback
-            .slice(..)
-            .get_mapped_range()
-            .map_err(|e| failed(format!("the result could not be read: {e}")))?;
+        let bytes = readback.slice(..).get_mapped_range().map_err(|e| {
+            VariantError::failed(NAME, format!("the result could not be read: {e}"))
+        })?;
         for ((incident, scattered), node) in field
             .incident
             .iter_mut()

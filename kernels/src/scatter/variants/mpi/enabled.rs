@@ -42,13 +42,6 @@ pub fn linked_library_version() -> Option<String> {
     Some(version.trim_end_matches(['\0', ' ', '\n']).to_string())
 }
 
-fn failed(message: String) -> VariantError {
-    VariantError::Failed {
-        variant: NAME,
-        message,
-    }
-}
-
 pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
     // MPI can be initialised once per process: outside a launcher, refuse rather than
     // spend that once on a singleton world.
@@ -62,19 +55,26 @@ pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, Varia
     let started = Instant::now();
     // Funneled: rayon threads inside a rank compute, only the main thread calls MPI.
     let (universe, _) = ::mpi::initialize_with_threading(Threading::Funneled).ok_or_else(|| {
-        failed("MPI was already initialised in this process; run one MPI job per process".into())
+        VariantError::failed(
+            NAME,
+            "MPI was already initialised in this process; run one MPI job per process",
+        )
     })?;
     let world = universe.world();
     let (rank, size) = (world.rank() as usize, world.size() as usize);
     if let Some(expected) = launched_ranks().filter(|&n| n != size) {
         // Every rank thinks it is alone: the classic sign of an mpirun from one
         // MPI implementation starting a program linked against another.
-        return Err(failed(format!(
-            "the launcher ({}) started {expected} ranks but the linked MPI library sees a world \
-             of {size}: launcher and library are different MPI implementations (library: {})",
-            launcher_family().unwrap_or("unknown"),
-            library_summary(),
-        )));
+        return Err(VariantError::failed(
+            NAME,
+            format!(
+                "the launcher ({}) started {expected} ranks but the linked MPI library sees a \
+                 world of {size}: launcher and library are different MPI implementations \
+                 (library: {})",
+                launcher_family().unwrap_or("unknown"),
+                library_summary(),
+            ),
+        ));
     }
     let init = started.elapsed();
     let scene = Scene::new(problem);
@@ -82,9 +82,11 @@ pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, Varia
     let threads = super::threads_per_rank(settings);
     world.barrier();
     let compute_started = Instant::now();
-    let mine = compute_rows(&BEST_ROWS, &scene, &layout.rows_of(rank), threads).map_err(failed)?;
+    let mine = compute_rows(&BEST_ROWS, &scene, &layout.rows_of(rank), threads)
+        .map_err(|message| VariantError::failed(NAME, message))?;
     let compute = compute_started.elapsed();
-    let gathered = gather(&world, &layout, &mine).map_err(failed)?;
+    let gathered =
+        gather(&world, &layout, &mine).map_err(|message| VariantError::failed(NAME, message))?;
     let gather_time = compute_started.elapsed() - compute;
     // Pairs this rank evaluated: its outside nodes (non-zero incident values) times the segments.
     let incident = &mine[..mine.len() / 2];

@@ -87,7 +87,7 @@ impl Variant for Processes {
     fn run(&self, problem: &Problem, settings: &RunSettings) -> Result<RunOutput, VariantError> {
         let command = match &settings.worker_command {
             Some(command) if !command.is_empty() => command.clone(),
-            Some(_) => return Err(failed("the worker command is empty".into())),
+            Some(_) => return Err(VariantError::failed(NAME, "the worker command is empty")),
             None => default_worker_command().map_err(|reason| VariantError::Unavailable {
                 variant: NAME,
                 reason,
@@ -98,10 +98,13 @@ impl Variant for Processes {
         let workers = settings.resolved_workers().min(scene.nodes_y());
         let chunks = row_chunks(scene.nodes_y(), workers * CHUNKS_PER_WORKER);
         let started = Instant::now();
-        let mut pool = WorkerPool::start(&command, workers).map_err(failed)?;
+        let mut pool = WorkerPool::start(&command, workers)
+            .map_err(|message| VariantError::failed(NAME, message))?;
         let spawned = started.elapsed();
         let outcome = pool.compute(problem, &scene, &chunks);
-        let field = pool.finish(outcome).map_err(failed)?;
+        let field = pool
+            .finish(outcome)
+            .map_err(|message| VariantError::failed(NAME, message))?;
         let mut output = RunOutput::field(field);
         output.phases = vec![
             Phase {
@@ -121,13 +124,6 @@ impl Variant for Processes {
             chunks.len(),
             chunks.first().map_or(0, |c| c.len())
         )))
-    }
-}
-
-fn failed(message: String) -> VariantError {
-    VariantError::Failed {
-        variant: NAME,
-        message,
     }
 }
 
