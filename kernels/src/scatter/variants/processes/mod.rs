@@ -232,7 +232,6 @@ impl WorkerPool {
                 let next_chunk = &next_chunk;
                 scope.spawn(move || {
                     let driver = Driver {
-                        worker,
                         nodes_x,
                         chunks,
                         next_chunk,
@@ -338,7 +337,6 @@ impl WorkerPool {
 
 /// One worker's conversation: setup, then chunks until none is left.
 struct Driver<'a> {
-    worker: usize,
     nodes_x: usize,
     chunks: &'a [Range<usize>],
     next_chunk: &'a AtomicUsize,
@@ -350,7 +348,6 @@ impl Driver<'_> {
         let mut to_worker = BufWriter::new(stdin);
         let mut from_worker = BufReader::new(stdout);
         let setup = Message::Setup {
-            worker: self.worker as u64,
             problem: problem.clone(),
         };
         let mut in_flight = VecDeque::with_capacity(REQUESTS_IN_FLIGHT);

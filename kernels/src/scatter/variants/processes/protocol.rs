@@ -25,7 +25,7 @@ use crate::scatter::contour::Contour;
 use crate::scatter::problem::{Problem, ProblemError};
 
 pub const MAGIC: [u8; 4] = *b"HPCW";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 const HEADER_BYTES: usize = 12;
 /// Payloads above this are refused before any allocation (a chunk of rows is far smaller).
 pub const MAX_PAYLOAD_BYTES: u32 = 1 << 30;
@@ -43,8 +43,8 @@ const CONTOUR_POINTS: u8 = 3;
 /// One frame of the worker protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    /// Parent to worker, first: which worker this is and the problem to compute.
-    Setup { worker: u64, problem: Problem },
+    /// Parent to worker, first: the problem to compute.
+    Setup { problem: Problem },
     /// Parent to worker: compute these grid rows.
     Compute { rows: Range<u64> },
     /// Worker to parent: the nodes of `rows.len()` consecutive rows starting at `first_row`,
@@ -97,8 +97,7 @@ pub enum ProtocolError {
 pub fn write_message(w: &mut impl Write, message: &Message) -> Result<(), ProtocolError> {
     let mut payload = Vec::new();
     let kind = match message {
-        Message::Setup { worker, problem } => {
-            put_u64(&mut payload, *worker);
+        Message::Setup { problem } => {
             encode_problem(&mut payload, problem);
             KIND_SETUP
         }
@@ -184,7 +183,6 @@ pub fn read_message(r: &mut impl Read) -> Result<Option<Message>, ProtocolError>
     };
     let message = match kind {
         KIND_SETUP => Message::Setup {
-            worker: reader.u64()?,
             problem: decode_problem(&mut reader)?,
         },
         KIND_COMPUTE => {
@@ -424,7 +422,7 @@ mod tests {
                 .contour(contour)
                 .build()
                 .unwrap();
-            let setup = Message::Setup { worker: 3, problem };
+            let setup = Message::Setup { problem };
             assert_eq!(round_trip(&setup), setup);
         }
         let messages = [
@@ -506,11 +504,11 @@ mod tests {
         ));
         // A problem the builder rejects.
         let setup = Message::Setup {
-            worker: 0,
             problem: Problem::builder().cells(4, 4).segments(4).build().unwrap(),
         };
         let mut bytes = encoded(&setup);
-        bytes[HEADER_BYTES + 8..HEADER_BYTES + 16].copy_from_slice(&(-1.0f64).to_le_bytes());
+        // The wavelength, the payload's first field.
+        bytes[HEADER_BYTES..HEADER_BYTES + 8].copy_from_slice(&(-1.0f64).to_le_bytes());
         assert!(matches!(
             read_message(&mut bytes.as_slice()).unwrap_err(),
             ProtocolError::Problem(ProblemError::Wavelength(_))

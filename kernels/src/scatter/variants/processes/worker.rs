@@ -1,8 +1,9 @@
 //! The worker side of `processes`: read a problem and row requests on stdin, answer rows on stdout.
 //!
 //! The `hpc-advisor worker` subcommand only calls [`serve`]. [`WorkerFault`]
-//! makes worker 0 misbehave on purpose so the parent's error handling can be
-//! tested against real processes; nothing but tests sets it.
+//! makes every worker misbehave on purpose at its second compute request, so
+//! the parent's error handling can be tested against real processes; nothing
+//! but tests sets it.
 
 use std::io::{Read, Write};
 use std::str::FromStr;
@@ -92,7 +93,7 @@ fn serve_requests(
     fault: Option<WorkerFault>,
 ) -> Result<(), ServeError> {
     let problem = match read_message(input)? {
-        Some(Message::Setup { problem, .. }) => problem,
+        Some(Message::Setup { problem }) => problem,
         Some(other) => {
             return Err(ServeError::Request(format!(
                 "expected a setup frame first, got a {} frame",
@@ -188,7 +189,6 @@ mod tests {
             .unwrap();
         let input = frames(&[
             Message::Setup {
-                worker: 1,
                 problem: problem.clone(),
             },
             Message::Compute { rows: 2..5 },
@@ -199,7 +199,7 @@ mod tests {
         let expected = run_serial(&BEST_ROWS, &Scene::new(&problem));
         let replies = replies(&output);
         assert_eq!(replies.len(), 2);
-        for (reply, first) in replies.iter().zip([2usize, 0]) {
+        for (reply, asked) in replies.iter().zip([2usize..5, 0..1]) {
             let Message::Rows {
                 first_row,
                 nodes_x: 11,
@@ -209,8 +209,9 @@ mod tests {
             else {
                 panic!("unexpected reply {reply:?}");
             };
-            assert_eq!(*first_row as usize, first);
-            let span = first * 11..first * 11 + incident.len();
+            assert_eq!(*first_row as usize, asked.start);
+            // Exactly the rows asked for: a short or long reply fails here.
+            let span = asked.start * 11..asked.end * 11;
             assert_eq!(incident[..], expected.incident[span.clone()]);
             assert_eq!(scattered[..], expected.scattered[span]);
         }
@@ -223,7 +224,6 @@ mod tests {
             vec![Message::Compute { rows: 0..1 }],
             vec![
                 Message::Setup {
-                    worker: 0,
                     problem: problem.clone(),
                 },
                 Message::Compute { rows: 3..9 },
