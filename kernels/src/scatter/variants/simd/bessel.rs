@@ -5,11 +5,12 @@
 //! `x^2` below [`SWITCH`], the asymptotic P/Q form with one shared sine and
 //! cosine of `x - pi/4` from it on. The kernel uses the asymptotic pieces
 //! directly ([`Asymptotic`]) and evaluates [`small`] only for vectors where
-//! some lane lies below the switch; [`bessel01`] assembles both for tests.
+//! some lane lies below the switch. The tests assemble both into the four
+//! functions, lane by lane on its own branch, and check them against `libm`
+//! and the scalar form.
 
 use pulp::Simd;
 
-use super::any_lane;
 use super::maths::{Shift, ln, polynomial, sin_cos_of_sum};
 use crate::scatter::hankel::{SWITCH, TWO_OVER_PI, large, small as tables};
 
@@ -120,39 +121,6 @@ pub fn asymptotic<S: Simd>(
     }
 }
 
-impl<V: Copy> Asymptotic<V> {
-    /// The four functions from the ingredients, the series from [`blended`] as the kernel evaluates them.
-    #[inline(always)]
-    pub fn bessel<S: Simd<f64s = V>>(self, simd: S) -> BesselLanes<V> {
-        let (zero, one) = (simd.splat_f64s(0.0), simd.splat_f64s(1.0));
-        let (p0_table, q0_table) = (large::P0, large::Q0);
-        let p0_splat = std::array::from_fn(|i| simd.splat_f64s(p0_table[i]));
-        let q0_splat = std::array::from_fn(|i| simd.splat_f64s(q0_table[i]));
-        let (p0, q0_series) = blended(simd, self.y, p0_splat, q0_splat, zero);
-        let (p1, q1_series) = blended(
-            simd,
-            self.y,
-            [zero; SERIES_TERMS],
-            [zero; SERIES_TERMS],
-            one,
-        );
-        let (a_sin, a_cos) = (
-            simd.mul_f64s(self.amplitude, self.sin),
-            simd.mul_f64s(self.amplitude, self.cos),
-        );
-        let (q0, q1) = (
-            simd.mul_f64s(self.z, q0_series),
-            simd.mul_f64s(self.z, q1_series),
-        );
-        BesselLanes {
-            j0: simd.negate_mul_add_e_f64s(a_sin, q0, simd.mul_f64s(a_cos, p0)),
-            y0: simd.mul_add_e_f64s(a_sin, p0, simd.mul_f64s(a_cos, q0)),
-            j1: simd.mul_add_e_f64s(a_sin, p1, simd.mul_f64s(a_cos, q1)),
-            y1: simd.negate_mul_add_e_f64s(a_cos, p1, simd.mul_f64s(a_sin, q1)),
-        }
-    }
-}
-
 /// The rational forms for `0 < x < 8` in every lane (meaningless, but harmless, elsewhere).
 #[inline(always)]
 pub fn small<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
@@ -198,24 +166,6 @@ pub fn small<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
     BesselLanes { j0, y0, j1, y1 }
 }
 
-/// `J0, Y0, J1, Y1` of every lane, each lane on its own branch.
-#[inline(always)]
-pub fn bessel01<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
-    let quarter_back = Shift::splat(simd, -std::f64::consts::FRAC_PI_4);
-    let large = asymptotic(simd, reciprocals(simd, x), quarter_back).bessel(simd);
-    let below = simd.less_than_f64s(x, simd.splat_f64s(SWITCH));
-    if !any_lane::<S>(below) {
-        return large;
-    }
-    let small = small(simd, x);
-    BesselLanes {
-        j0: simd.select_f64s(below, small.j0, large.j0),
-        y0: simd.select_f64s(below, small.y0, large.y0),
-        j1: simd.select_f64s(below, small.j1, large.j1),
-        y1: simd.select_f64s(below, small.y1, large.y1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The documented accuracy of the SIMD Hankel functions (see `docs/kernel.md`).
@@ -225,7 +175,47 @@ mod tests {
     use super::*;
     use crate::scatter::hankel::{self, reference};
     use crate::scatter::variants::simd::isa::Isa;
-    use crate::scatter::variants::simd::lanewise;
+    use crate::scatter::variants::simd::{any_lane, lanewise};
+
+    /// `J0, Y0, J1, Y1` of every lane, each lane on its own branch.
+    #[inline(always)]
+    fn bessel01<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
+        let quarter_back = Shift::splat(simd, -std::f64::consts::FRAC_PI_4);
+        let large = from_asymptotic(simd, asymptotic(simd, reciprocals(simd, x), quarter_back));
+        let below = simd.less_than_f64s(x, simd.splat_f64s(SWITCH));
+        if !any_lane::<S>(below) {
+            return large;
+        }
+        let small = small(simd, x);
+        BesselLanes {
+            j0: simd.select_f64s(below, small.j0, large.j0),
+            y0: simd.select_f64s(below, small.y0, large.y0),
+            j1: simd.select_f64s(below, small.j1, large.j1),
+            y1: simd.select_f64s(below, small.y1, large.y1),
+        }
+    }
+
+    /// The four functions from the asymptotic ingredients, the series from [`blended`] as the kernel evaluates them.
+    #[inline(always)]
+    fn from_asymptotic<S: Simd>(simd: S, a: Asymptotic<S::f64s>) -> BesselLanes<S::f64s> {
+        let (zero, one) = (simd.splat_f64s(0.0), simd.splat_f64s(1.0));
+        let (p0_table, q0_table) = (large::P0, large::Q0);
+        let p0_splat = std::array::from_fn(|i| simd.splat_f64s(p0_table[i]));
+        let q0_splat = std::array::from_fn(|i| simd.splat_f64s(q0_table[i]));
+        let (p0, q0_series) = blended(simd, a.y, p0_splat, q0_splat, zero);
+        let (p1, q1_series) = blended(simd, a.y, [zero; SERIES_TERMS], [zero; SERIES_TERMS], one);
+        let (a_sin, a_cos) = (
+            simd.mul_f64s(a.amplitude, a.sin),
+            simd.mul_f64s(a.amplitude, a.cos),
+        );
+        let (q0, q1) = (simd.mul_f64s(a.z, q0_series), simd.mul_f64s(a.z, q1_series));
+        BesselLanes {
+            j0: simd.negate_mul_add_e_f64s(a_sin, q0, simd.mul_f64s(a_cos, p0)),
+            y0: simd.mul_add_e_f64s(a_sin, p0, simd.mul_f64s(a_cos, q0)),
+            j1: simd.mul_add_e_f64s(a_sin, p1, simd.mul_f64s(a_cos, q1)),
+            y1: simd.negate_mul_add_e_f64s(a_cos, p1, simd.mul_f64s(a_sin, q1)),
+        }
+    }
 
     struct Bessel<'a>(&'a [f64]);
 
