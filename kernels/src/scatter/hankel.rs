@@ -172,15 +172,14 @@ pub fn horner<A: HornerArithmetic, const N: usize>(
     y: A::Value,
     coefficients: &[f64; N],
 ) -> A::Value {
-    let (&highest, lower) = coefficients
-        .split_last()
-        .expect("a polynomial has at least one coefficient");
-    lower
-        .iter()
-        .rev()
-        .fold(arithmetic.splat(highest), |acc, &c| {
-            arithmetic.mul_add(acc, y, arithmetic.splat(c))
-        })
+    const { assert!(N > 0, "a polynomial has at least one coefficient") };
+    // A plain loop, not a fold: in SIMD code a closure LLVM does not inline
+    // loses the dispatched level's target features.
+    let mut acc = arithmetic.splat(coefficients[N - 1]);
+    for &c in coefficients[..N - 1].iter().rev() {
+        acc = arithmetic.mul_add(acc, y, arithmetic.splat(c));
+    }
+    acc
 }
 
 /// Horner evaluation of `f64`, highest power last in `coefficients`.

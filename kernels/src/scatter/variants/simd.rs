@@ -210,20 +210,33 @@ impl<'a, S: Simd> Edges<'a, S> {
     /// both agree on every node. Stops at the first vector with a failing edge.
     #[inline(always)]
     fn contain(&self, simd: S, px: f64, py: f64) -> bool {
+        // Loops and indexing, not closures: a closure LLVM does not inline
+        // loses the level's target features.
         let (px, py) = (simd.splat_f64s(px), simd.splat_f64s(py));
-        let n = self.whole[0].len();
-        let whole = self.whole.map(|column| &column[..n]);
-        if (0..n).any(|k| any_lane::<S>(failing_edges(simd, px, py, whole.map(|column| column[k]))))
-        {
-            return false;
+        let [start_x, start_y, end_x, end_y] = self.whole;
+        // All four columns have the first one's length: saying so drops the bounds checks.
+        let n = start_x.len();
+        let (start_y, end_x, end_y) = (&start_y[..n], &end_x[..n], &end_y[..n]);
+        for k in 0..n {
+            let edges = [start_x[k], start_y[k], end_x[k], end_y[k]];
+            if any_lane::<S>(failing_edges(simd, px, py, edges)) {
+                return false;
+            }
         }
-        let tail_len = self.tail[0].len();
-        tail_len == 0 || {
-            let tail = self.tail.map(|column| simd.partial_load_f64s(column));
-            // Lanes past the last edge do not count.
-            let valid = simd.less_than_f64s(lane_index(simd), simd.splat_f64s(tail_len as f64));
-            !any_lane::<S>(simd.and_m64s(failing_edges(simd, px, py, tail), valid))
+        let [start_x, start_y, end_x, end_y] = self.tail;
+        let tail_len = start_x.len();
+        if tail_len == 0 {
+            return true;
         }
+        let tail = [
+            simd.partial_load_f64s(start_x),
+            simd.partial_load_f64s(start_y),
+            simd.partial_load_f64s(end_x),
+            simd.partial_load_f64s(end_y),
+        ];
+        // Lanes past the last edge do not count.
+        let valid = simd.less_than_f64s(lane_index(simd), simd.splat_f64s(tail_len as f64));
+        !any_lane::<S>(simd.and_m64s(failing_edges(simd, px, py, tail), valid))
     }
 }
 
@@ -466,22 +479,12 @@ impl<V: Copy> SegmentVector<V> {
     /// The constants of one block.
     #[inline(always)]
     fn of(block: &Block<V>) -> SegmentVector<V> {
-        // Spelled out, not mapped: a closure LLVM does not inline loses the level's target features.
-        let series = |first: usize| -> [V; SERIES_TERMS] {
-            [
-                block[first],
-                block[first + 1],
-                block[first + 2],
-                block[first + 3],
-                block[first + 4],
-            ]
-        };
         SegmentVector {
             normal_x: block[column::NORMAL_X],
             normal_y: block[column::NORMAL_Y],
             minus_normal_dot_mid: block[column::MINUS_NORMAL_DOT_MID],
-            u_p0: series(column::U_P0),
-            u_q0: series(column::U_Q0),
+            u_p0: series(block, column::U_P0),
+            u_q0: series(block, column::U_Q0),
             shift: Shift {
                 radians: block[column::SHIFT_RADIANS],
                 quarter_turns: block[column::SHIFT_QUARTER_TURNS],
@@ -490,6 +493,16 @@ impl<V: Copy> SegmentVector<V> {
             direction_im: block[column::DIRECTION_IM],
         }
     }
+}
+
+/// The [`SERIES_TERMS`] vectors of a block from column `first` on.
+///
+/// A function, not a closure: a closure LLVM does not inline loses the level's target features.
+#[inline(always)]
+fn series<V: Copy>(block: &Block<V>, first: usize) -> [V; SERIES_TERMS] {
+    *block[first..]
+        .first_chunk()
+        .expect("a series lies inside its block")
 }
 
 /// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled node
