@@ -135,13 +135,18 @@ impl Scene {
     }
 }
 
+/// The cross product every edge must strictly exceed for a node to be inside ([`is_inside`]).
+///
+/// Every variant's inside test uses it, the GPU shader included, so all agree on every node.
+pub const INSIDE_THRESHOLD: f64 = 1e-10;
+
 /// The reference inside test: `p` is inside only if every cross product
-/// `(P_k - p) x (P_k+1 - p)` is strictly greater than `1e-10`.
+/// `(P_k - p) x (P_k+1 - p)` is strictly greater than [`INSIDE_THRESHOLD`].
 pub fn is_inside(points: &[[f64; 2]], p: [f64; 2]) -> bool {
     points.windows(2).all(|w| {
         let (ax, ay) = (w[0][0] - p[0], w[0][1] - p[1]);
         let (bx, by) = (w[1][0] - p[0], w[1][1] - p[1]);
-        ax * by - ay * bx > 1e-10
+        ax * by - ay * bx > INSIDE_THRESHOLD
     })
 }
 

@@ -17,6 +17,6 @@ pub mod variants;
 
 pub use contour::{Contour, ContourError, Orientation};
 pub use field::{Agreement, Field};
-pub use geometry::{Grid, Scene, SegmentTable, is_inside};
+pub use geometry::{Grid, INSIDE_THRESHOLD, Scene, SegmentTable, is_inside};
 pub use problem::{Problem, ProblemBuilder, ProblemError, WorkEstimate};
 pub use variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};

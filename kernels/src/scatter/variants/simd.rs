@@ -29,7 +29,7 @@ use pulp::{Simd, WithSimd};
 use self::bessel::{Reciprocals, SERIES_TERMS, asymptotic, blended, reciprocals, small};
 use self::isa::Isa;
 use self::maths::{Shift, sin_cos};
-use crate::scatter::geometry::Scene;
+use crate::scatter::geometry::{INSIDE_THRESHOLD, Scene};
 use crate::scatter::hankel::{SWITCH, large};
 use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
 
@@ -205,7 +205,7 @@ impl<'a, S: Simd> Edges<'a, S> {
     }
 
     /// The reference inside test, lane-wise: every cross product
-    /// `(P_k - p) x (P_k+1 - p)` strictly above `1e-10`, with the same
+    /// `(P_k - p) x (P_k+1 - p)` strictly above [`INSIDE_THRESHOLD`], with the same
     /// roundings as [`crate::scatter::is_inside`] (no fused operations), so
     /// both agree on every node. Stops at the first vector with a failing edge.
     #[inline(always)]
@@ -240,7 +240,8 @@ impl<'a, S: Simd> Edges<'a, S> {
     }
 }
 
-/// The lanes whose edge `(start, end)` fails the inside test at `p`: not `(start - p) x (end - p) > 1e-10`.
+/// The lanes whose edge `(start, end)` fails the inside test at `p`:
+/// not `(start - p) x (end - p) > INSIDE_THRESHOLD`.
 #[inline(always)]
 fn failing_edges<S: Simd>(
     simd: S,
@@ -251,7 +252,7 @@ fn failing_edges<S: Simd>(
     let (ax, ay) = (simd.sub_f64s(start_x, px), simd.sub_f64s(start_y, py));
     let (bx, by) = (simd.sub_f64s(end_x, px), simd.sub_f64s(end_y, py));
     let cross = simd.sub_f64s(simd.mul_f64s(ax, by), simd.mul_f64s(ay, bx));
-    simd.not_m64s(simd.greater_than_f64s(cross, simd.splat_f64s(1e-10)))
+    simd.not_m64s(simd.greater_than_f64s(cross, simd.splat_f64s(INSIDE_THRESHOLD)))
 }
 
 /// `0, 1, 2, ...` in the lanes.

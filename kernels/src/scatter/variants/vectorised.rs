@@ -8,7 +8,7 @@
 
 use num_complex::{Complex32, Complex64};
 
-use crate::scatter::geometry::Scene;
+use crate::scatter::geometry::{INSIDE_THRESHOLD, Scene};
 use crate::scatter::hankel;
 use crate::scatter::variants::rows::{
     Execution, RowKernel, RowVariant, VariantInfo, fill_row_by_node,
@@ -73,7 +73,7 @@ impl RowKernel for VectorisedRows {
     }
 }
 
-/// All cross products at once, then one reduction: `all((a x b) > 1e-10)`.
+/// All cross products at once, then one reduction: `all((a x b) > INSIDE_THRESHOLD)`.
 #[inline(never)]
 fn is_inside_contour(scene: &Scene, px: f64, py: f64) -> bool {
     let n = scene.points_x.len() - 1;
@@ -87,7 +87,7 @@ fn is_inside_contour(scene: &Scene, px: f64, py: f64) -> bool {
         &zip_map(&ay, &bx, |a, b| a * b),
         |a, b| a - b,
     );
-    cross.iter().all(|&c| c > 1e-10)
+    cross.iter().all(|&c| c > INSIDE_THRESHOLD)
 }
 
 /// The scattered wave at one node, computed array by array as NumPy code would.

@@ -25,6 +25,7 @@
 use std::f64::consts::{FRAC_2_PI, FRAC_PI_2, FRAC_PI_4, LN_2};
 use std::fmt::Write as _;
 
+use crate::scatter::geometry::INSIDE_THRESHOLD;
 use crate::scatter::hankel::{SWITCH, TWO_OVER_PI, large, small};
 
 /// Floating-point type the shader computes in.
@@ -51,7 +52,8 @@ pub(crate) fn source(float: ShaderFloat, workgroup_size: u32) -> String {
     let mut wgsl = String::new();
     let _ = write!(
         wgsl,
-        "alias real = {};\nconst WORKGROUP_SIZE: u32 = {workgroup_size}u;\n",
+        "alias real = {};\nconst WORKGROUP_SIZE: u32 = {workgroup_size}u;\n\
+         const SEGMENT_STRIDE: u32 = {SEGMENT_STRIDE}u;\n",
         float.wgsl()
     );
     wgsl.push_str(BINDINGS);
@@ -59,7 +61,7 @@ pub(crate) fn source(float: ShaderFloat, workgroup_size: u32) -> String {
         ("SWITCH", SWITCH),
         ("TWO_OVER_PI", TWO_OVER_PI),
         ("FRAC_PI_4", FRAC_PI_4),
-        ("INSIDE_THRESHOLD", 1e-10),
+        ("INSIDE_THRESHOLD", INSIDE_THRESHOLD),
     ] {
         let _ = writeln!(wgsl, "const {name}: real = {};", literal(value));
     }
@@ -330,7 +332,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let incident = sin_cos(wave[0] * x + wave[1] * y);
     var sum = zero_sum();
     for (var k = 0u; k < count; k = k + 1u) {
-        let base = 8u * k;
+        let base = SEGMENT_STRIDE * k;
         let rx = x - segments[base];
         let ry = y - segments[base + 1u];
         let root = root_and_inverse(rx * rx + ry * ry);
@@ -365,6 +367,19 @@ mod tests {
     fn series_coefficients_are_signed_inverse_factorials() {
         assert_eq!(factorial_series(3, 2), vec![-1.0 / 6.0, 1.0 / 120.0]);
         assert_eq!(factorial_series(2, 2), vec![-0.5, 1.0 / 24.0]);
+    }
+
+    #[test]
+    fn the_constants_shared_with_the_cpu_are_emitted_and_used() {
+        let wgsl = source(ShaderFloat::F64, 64);
+        assert!(wgsl.contains(&format!("const SEGMENT_STRIDE: u32 = {SEGMENT_STRIDE}u;")));
+        assert!(wgsl.contains("let base = SEGMENT_STRIDE * k;"));
+        let threshold = format!(
+            "const INSIDE_THRESHOLD: real = {};",
+            literal(INSIDE_THRESHOLD)
+        );
+        assert!(wgsl.contains(&threshold), "{threshold}");
+        assert!(wgsl.contains("<= INSIDE_THRESHOLD"));
     }
 
     #[test]
