@@ -90,10 +90,7 @@ pub fn gpu_run(
     crossover: &Crossover,
     agreement: &AgreementRecord,
 ) -> GpuRun {
-    let stated = [Precision::F64, Precision::F32Compensated]
-        .into_iter()
-        .find(|p| crossover.gpu_notes.iter().any(|note| note == p.note()));
-    let precision = match stated {
+    let precision = match Precision::from_notes(&crossover.gpu_notes) {
         Some(Precision::F64) => "f64",
         Some(Precision::F32Compensated) => "f32 with compensated summation",
         None if adapter.shader_f64 => "f64",

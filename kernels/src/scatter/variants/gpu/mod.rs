@@ -22,6 +22,8 @@ mod shader;
 
 pub use crossover::{Crossover, CrossoverSample, crossover, fastest_cpu_variant};
 
+use std::sync::LazyLock;
+
 use crate::scatter::field::Agreement;
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, RunOutput, RunSettings, Variant, VariantError};
@@ -52,19 +54,29 @@ impl Precision {
 
     /// The note a run carries in [`RunOutput::notes`] to state its precision.
     pub fn note(self) -> &'static str {
+        static F32_NOTE: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "precision: f32 with Kahan-compensated segment sums (relaxed tolerance: {:e} on \
+                 the checksum)",
+                Precision::F32_CHECKSUM_TOLERANCE
+            )
+        });
         match self {
             Precision::F64 => "precision: f64 (the adapter offers SHADER_F64)",
-            Precision::F32Compensated => {
-                "precision: f32 with Kahan-compensated segment sums (relaxed tolerance: 1e-4 on the checksum)"
-            }
+            Precision::F32Compensated => &F32_NOTE,
         }
     }
 
-    /// The precision a GPU run states in its notes; `None` for any other output.
-    pub fn of(output: &RunOutput) -> Option<Precision> {
+    /// The precision a GPU run states in its notes ([`Precision::note`]); `None` for any other notes.
+    pub fn from_notes(notes: &[String]) -> Option<Precision> {
         [Precision::F64, Precision::F32Compensated]
             .into_iter()
-            .find(|p| output.notes.iter().any(|note| note == p.note()))
+            .find(|p| notes.iter().any(|note| note == p.note()))
+    }
+
+    /// The precision a GPU run states in its output's notes; `None` for any other output.
+    pub fn of(output: &RunOutput) -> Option<Precision> {
+        Precision::from_notes(&output.notes)
     }
 
     /// `(node, checksum)` tolerances a field of this precision must meet against `naive`.
@@ -80,15 +92,10 @@ impl Precision {
 }
 
 /// The `(node, checksum)` tolerance any variant's output must meet against `naive`:
-/// the ladder's, or the relaxed one of a single-precision GPU run.
+/// the ladder's (every CPU variant computes in f64), or the relaxed one of a
+/// single-precision GPU run.
 pub fn tolerance_for(output: &RunOutput) -> (f64, f64) {
-    Precision::of(output).map_or(
-        (
-            Agreement::LADDER_NODE_TOLERANCE,
-            Agreement::LADDER_CHECKSUM_TOLERANCE,
-        ),
-        Precision::tolerance,
-    )
+    Precision::of(output).unwrap_or(Precision::F64).tolerance()
 }
 
 impl Variant for GpuVariant {
@@ -163,6 +170,7 @@ mod tests {
             notes: vec!["4 threads".into()],
         };
         assert_eq!(Precision::of(&cpu), None);
+        assert_eq!(Precision::from_notes(&[]), None);
         assert_eq!(tolerance_for(&cpu), (1e-6, 1e-7));
     }
 }
