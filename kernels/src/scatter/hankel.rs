@@ -142,11 +142,11 @@ pub trait HornerArithmetic: Copy {
     type Value: Copy;
     /// The coefficient `c` as a value (broadcast to every lane for SIMD).
     fn splat(self, c: f64) -> Self::Value;
-    /// `a * b + c`, fused where the hardware allows.
+    /// `a * b + c`: fused by the SIMD levels, a separate multiply and add in [`ScalarArithmetic`].
     fn mul_add(self, a: Self::Value, b: Self::Value, c: Self::Value) -> Self::Value;
 }
 
-/// Plain `f64` arithmetic with fused multiply-adds.
+/// Plain `f64` arithmetic: a multiply and a separate add, never fused (see its `mul_add`).
 #[derive(Debug, Clone, Copy)]
 pub struct ScalarArithmetic;
 

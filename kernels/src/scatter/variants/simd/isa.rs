@@ -112,12 +112,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_scalar_fallback_is_always_available_and_last() {
+    fn levels_are_listed_widest_first_down_to_the_one_lane_fallback() {
         let levels = Isa::available();
         let last = levels.last().expect("at least the fallback");
-        assert_eq!(last.name(), Isa::scalar().name());
         assert_eq!(last.lanes(), 1);
-        assert_eq!(Isa::detect().name(), levels[0].name());
+        // Best first means widest first: each level has strictly fewer lanes than the one before.
+        for pair in levels.windows(2) {
+            assert!(
+                pair[0].lanes() > pair[1].lanes(),
+                "{} before {}",
+                pair[0],
+                pair[1]
+            );
+        }
     }
 
     #[test]
