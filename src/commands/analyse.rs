@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hpc_kernels::gpu::{AdapterFacts, list_adapters, selected_adapter};
+use hpc_kernels::gpu::selected_adapter;
 use hpc_kernels::scatter::variants::gpu::crossover;
 use hpc_kernels::scatter::variants::mpi::{ENABLE_HINT, linked_library_version};
 use hpc_kernels::scatter::{Problem, RunSettings, Variant, registry};
@@ -28,7 +28,7 @@ use crate::cli::AnalyseArgs;
 use crate::commands::bench::{ProgressReporter, failures_as_error};
 use crate::commands::kernel::check_workload;
 use crate::commands::profile::{sample_variants, save_differential, save_variant_profile};
-use crate::detect::{ComputeAdapter, Machine, detect, usable_cores};
+use crate::detect::{Machine, detect, usable_cores};
 use crate::distributed::{MpiJob, run_mpi_job};
 use crate::error::user_error;
 use crate::fact::Fact;
@@ -65,7 +65,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
     let staged = StagedDir::create(&args.out, &run_folder_name())?;
 
     let mut stages = Stages::default();
-    let machine = stages.run(StageName::Detect, || Ok(detect_machine()));
+    let machine = stages.run(StageName::Detect, || Ok(detect()));
     // The bench's naive field is the reference later stages check against.
     let mut reference = None;
     let bench = stages
@@ -158,26 +158,6 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
 }
 
 /// Detection, with the adapters the GPU backend can compute on.
-fn detect_machine() -> Machine {
-    let mut machine = detect();
-    machine.compute_adapters = match list_adapters() {
-        Ok(adapters) => Fact::Known(adapters.iter().map(compute_adapter).collect()),
-        Err(unavailable) => Fact::unknown(unavailable.reason),
-    };
-    machine
-}
-
-fn compute_adapter(adapter: &AdapterFacts) -> ComputeAdapter {
-    ComputeAdapter {
-        backend: adapter.backend.clone(),
-        vendor: adapter.vendor_name.clone(),
-        name: adapter.name.clone(),
-        device_type: adapter.device_type.as_str().to_string(),
-        f64_support: adapter.shader_f64,
-        software: adapter.software,
-    }
-}
-
 fn run_bench(
     problem: &Problem,
     settings: &RunSettings,

@@ -43,9 +43,8 @@ pub struct Gpu {
 
 /// A compute adapter as a portable GPU API (wgpu) enumerates it.
 ///
-/// Detection does not fill these: the kernels crate's GPU backend (cargo
-/// feature `gpu`) lists its adapters and the caller stores them in
-/// [`super::Machine::compute_adapters`].
+/// Listed through the kernels crate's GPU backend (cargo feature `gpu`) by
+/// [`compute_adapters`], as part of [`super::detect`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ComputeAdapter {
     /// `vulkan`, `metal`, `dx12`, `gl`.
