@@ -1,4 +1,4 @@
-//! The advisor on fixture facts of six machines: the path through the tree and the top action of each,
+//! The advisor on fixture facts of six machines: the path through the tree and the plan of each,
 //! the exclusion of untrusted results, the crossover bands, bad input, and the generated documentation.
 
 use std::path::Path;
@@ -35,11 +35,12 @@ fn path(recommendation: &Recommendation) -> String {
     steps.join(" ")
 }
 
-fn action_ids(recommendation: &Recommendation) -> Vec<&str> {
+fn plan_ids(recommendation: &Recommendation) -> Vec<&str> {
     recommendation
-        .actions
+        .plan
+        .steps
         .iter()
-        .map(|a| a.id.as_str())
+        .map(|s| s.option.as_str())
         .collect()
 }
 
@@ -58,53 +59,53 @@ fn decided_text(step: &Step) -> &str {
 const PROFILED: &str = "profile.stability=stable profile.algorithm=as_expected \
     profile.hotspot=concentrated profile.memory=allocates profile.program=?";
 
-/// Each fixture machine: its path through the tree and its ranked actions.
+/// Each fixture machine: its path through the tree and its plan, in the tree's order.
 const MACHINES: [(&str, &str, &[&str]); 6] = [
     (
         "this-machine",
         "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
          cores.item_size=batch cores.scaling=scales gpu.present=none nodes.saturated=saturated \
          nodes.scale_out=one_node beyond.ceiling=near_peak",
-        &["threads", "vectorise"],
+        &["vectorise", "explicit_simd", "threads"],
     ),
     (
         "node-64-cores",
         "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
          cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
          nodes.scale_out=one_node beyond.ceiling=room_left",
-        &["threads", "vectorise"],
+        &["vectorise", "explicit_simd", "threads"],
     ),
     (
         "gpu-node",
         "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
          cores.item_size=threads cores.scaling=scales gpu.present=present gpu.offload=pays \
          nodes.saturated=saturated nodes.scale_out=one_node beyond.ceiling=near_peak",
-        &["gpu", "threads", "vectorise"],
+        &["vectorise", "explicit_simd", "threads", "gpu"],
     ),
     (
         "slurm-cluster",
         "vector.single_core=pays vector.lanes=explicit_pays cores.usable=several cores.split=many \
          cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
          nodes.scale_out=mpi beyond.ceiling=near_peak",
-        &["mpi", "threads", "vectorise"],
+        &["vectorise", "explicit_simd", "threads", "mpi"],
     ),
     (
         "one-core-container",
         "vector.single_core=pays vector.lanes=explicit_pays cores.usable=one gpu.present=none \
          nodes.saturated=saturated nodes.scale_out=no_mpi beyond.ceiling=near_peak",
-        &["vectorise", "request_cores"],
+        &["vectorise", "explicit_simd", "request_cores"],
     ),
     (
         "aarch64-laptop",
         "vector.single_core=pays vector.lanes=? cores.usable=several cores.split=many \
          cores.item_size=threads cores.scaling=scales gpu.present=none nodes.saturated=saturated \
          nodes.scale_out=no_mpi beyond.ceiling=room_left",
-        &["threads", "vectorise"],
+        &["vectorise", "threads"],
     ),
 ];
 
 #[test]
-fn every_machine_gets_its_path_and_top_action() {
+fn every_machine_gets_its_path_and_plan() {
     for (name, tail, actions) in MACHINES {
         let r = advise(&fixture(name));
         let profile = match name {
@@ -118,26 +119,25 @@ fn every_machine_gets_its_path_and_top_action() {
             _ => PROFILED.to_string(),
         };
         assert_eq!(path(&r), format!("{profile} {tail}"), "{name}");
-        assert_eq!(action_ids(&r), actions, "{name}");
+        assert_eq!(plan_ids(&r), actions, "{name}");
     }
 }
 
 #[test]
 fn this_machine_threads_over_simd_on_two_cores() {
     let r = advise(&fixture("this-machine"));
-    let Fact::Known(gain) = &r.actions[0].gain else {
-        panic!("the threads action has a measured gain")
+    let threads = &r.plan.steps[2];
+    let Fact::Known(gain) = &threads.gain else {
+        panic!("the threads step has a measured gain")
     };
+    // threads+simd (230.769x over naive) over simd (120x): what the threads add, not the whole.
+    assert_eq!(gain.measured_as, "`threads+simd` over `simd`, 2 workers");
     assert!(
-        gain.text.contains("`threads+simd`") && gain.text.contains("1.92x from 2 threads"),
+        (gain.times - 230.769 / 120.0).abs() < 1e-9,
         "{}",
-        gain.text
+        gain.times
     );
-    assert!(
-        (gain.over_naive - 300.0 / 1.3).abs() < 0.5,
-        "{}",
-        gain.over_naive
-    );
+    assert!((threads.running_total - 230.769).abs() < 1e-6);
     let Fact::Known(crossover) = &r.crossover else {
         panic!("overheads are known")
     };
@@ -152,10 +152,14 @@ fn this_machine_threads_over_simd_on_two_cores() {
 #[test]
 fn gpu_node_reports_the_crossover_size() {
     let r = advise(&fixture("gpu-node"));
-    let Fact::Known(gain) = &r.actions[0].gain else {
+    let Fact::Known(gain) = &r.plan.steps[3].gain else {
         panic!("measured")
     };
-    assert!(gain.text.contains("loses below 4M pairs"), "{}", gain.text);
+    assert!(
+        gain.measured_as.contains("loses below 4M pairs"),
+        "{}",
+        gain.measured_as
+    );
 }
 
 #[test]
@@ -183,7 +187,9 @@ fn one_core_container_names_the_binding_limit() {
         "{}",
         usable.source
     );
-    assert!(matches!(r.actions[1].gain, Fact::Unknown(_)));
+    let request = &r.plan.steps[2];
+    assert_eq!(request.option, "request_cores");
+    assert!(matches!(request.gain, Fact::Unknown(_)));
 }
 
 #[test]
@@ -196,7 +202,7 @@ fn aarch64_laptop_leaves_out_the_failed_simd_variants() {
         .collect();
     assert_eq!(excluded, ["simd", "threads+simd"]);
     let json =
-        serde_json::to_string(&r.path).unwrap() + &serde_json::to_string(&r.actions).unwrap();
+        serde_json::to_string(&r.path).unwrap() + &serde_json::to_string(&r.plan.steps).unwrap();
     assert!(
         !json.contains("`simd`") && !json.contains("`threads+simd`"),
         "a failed variant was used"
@@ -214,7 +220,7 @@ fn a_variant_that_fails_agreement_loses_its_place() {
         }
     }
     let r = advise(&facts);
-    assert_eq!(action_ids(&r), ["vectorise", "threads"]);
+    assert_eq!(plan_ids(&r), ["vectorise", "explicit_simd", "threads"]);
     assert_eq!(
         step(&r, "cores.scaling").answer,
         Answer::Unknown {
@@ -222,10 +228,12 @@ fn a_variant_that_fails_agreement_loses_its_place() {
         },
         "the scaling was measured on the failed variant"
     );
-    let Fact::Known(gain) = &r.actions[1].gain else {
+    let Fact::Known(gain) = &r.plan.steps[2].gain else {
         panic!("measured")
     };
-    assert!(gain.text.contains("`threads+fused`"), "{}", gain.text);
+    // No threaded variant of the simd kernel passed: the threads' own gain comes from the
+    // fused kernel's pair, the same mechanism on another loop.
+    assert_eq!(gain.measured_as, "`threads+fused` over `fused`, 2 workers");
     assert_eq!(r.excluded_variants[0].name, "threads+simd");
 }
 
@@ -237,34 +245,54 @@ fn a_software_gpu_is_never_recommended() {
     }
     let r = advise(&facts);
     assert!(path(&r).contains("gpu.offload=software"), "{}", path(&r));
-    assert!(!action_ids(&r).contains(&"gpu"));
+    assert!(!plan_ids(&r).contains(&"gpu"));
     let lavapipe_only = advise(&fixture("this-machine"));
     assert!(path(&lavapipe_only).contains("gpu.present=none"));
 }
 
 #[test]
 fn the_work_item_size_picks_the_mechanism() {
-    let with_program = |wall_seconds: f64| {
+    // Items of a given size: every variant slowed alike, so the speedups stay and only
+    // the fastest one-core time over the 129 items (the work item) changes.
+    let with_item_seconds = |item_seconds: f64| {
         let mut facts = fixture("this-machine");
-        let mut program = fixture("one-core-container").program;
-        if let Fact::Known(p) = &mut program {
-            p.wall_seconds = wall_seconds;
+        let simd_seconds = 0.00486112;
+        let scale = item_seconds * 129.0 / simd_seconds;
+        for variant in &mut facts.measurements.variants {
+            variant.median_seconds *= scale;
         }
-        facts.program = program;
         let r = advise(&facts);
         let branch = match &step(&r, "cores.item_size").answer {
             Answer::Decided { branch, .. } => branch.clone(),
             Answer::Unknown { because } => panic!("unknown: {because}"),
         };
-        let actions: Vec<String> = action_ids(&r).iter().map(|s| s.to_string()).collect();
-        (branch, actions)
+        let plan: Vec<String> = plan_ids(&r).iter().map(|s| s.to_string()).collect();
+        (branch, plan)
     };
-    let (branch, actions) = with_program(95.0);
+    let (branch, plan) = with_item_seconds(95.0);
     assert_eq!(branch, "independent_runs");
-    assert!(actions.contains(&"independent_runs".to_string()));
-    assert_eq!(with_program(2.0).0, "process_pool");
-    assert_eq!(with_program(0.01).0, "threads");
-    assert_eq!(with_program(1e-5).0, "batch");
+    // The processes variant (naive kernel, 2 workers, 1.9x over naive) measures the mechanism.
+    assert_eq!(plan, ["vectorise", "explicit_simd", "independent_runs"]);
+    let (branch, plan) = with_item_seconds(2.0);
+    assert_eq!(branch, "process_pool");
+    assert_eq!(plan, ["vectorise", "explicit_simd", "process_pool"]);
+    assert_eq!(with_item_seconds(0.01).0, "threads");
+    assert_eq!(with_item_seconds(1e-5).0, "batch");
+}
+
+#[test]
+fn a_program_of_its_own_does_not_set_the_work_item_size() {
+    let mut facts = fixture("this-machine");
+    facts.program = fixture("one-core-container").program;
+    let r = advise(&facts);
+    let Fact::Known(item) = &step(&r, "cores.item_size").evidence[0].reading else {
+        panic!("the kernel's item time is known")
+    };
+    assert!(
+        item.source.contains("`simd` time over 129 items"),
+        "{}",
+        item.source
+    );
 }
 
 #[test]
@@ -317,8 +345,8 @@ fn the_command_prints_the_advice_and_rejects_bad_files() {
         .args(["advise", "--facts", &fixture_path("this-machine")])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "1. Run the work items on a pool of threads [threads]",
+        .stdout(predicate::str::starts_with(
+            "On this machine: compile and vectorise the hot loop first (4.92x measured), then write it with explicit SIMD (24.4x more), then use the cores with threads (1.92x more): 231x over the naive loop in all.",
         ))
         .stdout(predicate::str::contains(
             "cores.item_size  Which parallel mechanism",
@@ -378,7 +406,9 @@ fn markdown_lists_every_step_and_the_exclusions() {
     let markdown = hpc_advisor::advise::render::markdown(&r);
     let rows = markdown.lines().filter(|l| l.starts_with("| `")).count();
     assert_eq!(rows, r.path.len());
-    assert!(markdown.contains("1. **Run the work items on a pool of threads** (`threads`)"));
+    assert!(
+        markdown.contains("| 2 | **Run the work items on a pool of threads** (`threads`) | 6.35x")
+    );
     assert!(markdown.contains("- `simd`: failed the agreement check"));
     assert!(markdown.contains("| `vector.lanes` | Is the hot loop using the machine's SIMD lanes? | unknown: speedup.simd_over_scalar: no one-core SIMD variant was measured and passed the agreement check |"));
 }

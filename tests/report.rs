@@ -59,36 +59,72 @@ fn markdown_snapshot() {
 }
 
 #[test]
-fn terminal_summary_fits_one_screen_and_lists_the_top_three_actions() {
-    let mut report = fixture();
-    // Two more actions than the fixture's, so that a fourth exists to be left out.
-    let actions = &mut report.recommendation.actions;
-    assert_eq!(
-        actions.len(),
-        2,
-        "the fixture's actions changed: adjust the padding"
-    );
-    for (id, title) in [
-        ("third", "A third action, unmeasured"),
-        ("fourth", "A fourth action"),
-    ] {
-        let mut action = actions[0].clone();
-        action.id = id.to_string();
-        action.title = title.to_string();
-        action.gain = Fact::unknown("no variant measures it");
-        actions.push(action);
+fn every_renderer_opens_with_the_verdict_then_the_plan() {
+    let report = fixture();
+    let plan = &report.recommendation.plan;
+    let terminal = terminal::render(&report, Path::new(SHOWN_FOLDER));
+    // The headline, then the verdict, before the ladder and the path.
+    let lines: Vec<&str> = terminal.lines().collect();
+    assert_eq!(lines[2], plan.verdict);
+    assert!(terminal.lines().count() <= 70, "{} lines", lines.len());
+    let verdict_at = terminal.find(&plan.verdict).unwrap();
+    for later in ["Ladder:", "Path through the decision tree", "Ruled out"] {
+        assert!(terminal.find(later).unwrap() > verdict_at, "{later}");
     }
-    let text = terminal::render(&report, Path::new(SHOWN_FOLDER));
-    assert!(text.lines().count() <= 60, "{} lines", text.lines().count());
-    for (rank, action) in report.recommendation.actions.iter().take(3).enumerate() {
-        let line = format!("  {}. {}: ", rank + 1, action.title);
-        assert!(text.contains(&line), "{line}");
+    for (rank, step) in plan.steps.iter().enumerate() {
+        let line = format!("  {}. {}: ", rank + 1, step.title);
+        assert!(terminal.contains(&line), "{line}");
     }
-    assert!(text.contains("3. A third action, unmeasured: not measured: no variant measures it"));
-    assert!(!text.contains("A fourth action"), "{text}");
     for step in &report.recommendation.path {
-        assert!(text.contains(&step.node), "{}", step.node);
+        assert!(terminal.contains(&step.node), "{}", step.node);
     }
+
+    let markdown = markdown::render(&report);
+    let verdict_at = markdown.find(&format!("**{}**", plan.verdict)).unwrap();
+    assert!(verdict_at < markdown.find("## The ladder").unwrap());
+    assert!(verdict_at < markdown.find("| node | question |").unwrap());
+
+    let page = html::render(&report, &fixture_folder()).unwrap();
+    let verdict_at = page.find("<section id=\"verdict\">").unwrap();
+    for later in ["id=\"plan\"", "id=\"ladder\"", "id=\"path\""] {
+        assert!(page.find(later).unwrap() > verdict_at, "{later}");
+    }
+}
+
+#[test]
+fn html_verdict_and_plan_snapshot() {
+    let page = html::render(&fixture(), &fixture_folder()).unwrap();
+    let start = page.find("<section id=\"verdict\">").unwrap();
+    let end = page.find("<section id=\"ladder\">").unwrap();
+    insta::assert_snapshot!("html_verdict", &page[start..end]);
+}
+
+#[test]
+fn a_report_of_the_previous_schema_is_re_advised_or_refused_with_the_way_out() {
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-v1.json");
+    let output = Command::cargo_bin("hpc-advisor")
+        .unwrap()
+        .args(["advise", "--format", "json", "--from", v1.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("schema-version-1 report"));
+    let recommendation: Recommendation = serde_json::from_slice(&output.stdout).unwrap();
+    // The same facts give the same plan as the current fixture's.
+    assert_eq!(recommendation, fixture().recommendation);
+
+    Command::cargo_bin("hpc-advisor")
+        .unwrap()
+        .args(["report", "--from", v1.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("`schema_version` is 1"))
+        .stderr(predicate::str::contains("advise --from"));
 }
 
 #[test]
@@ -311,7 +347,7 @@ fn report_from_rerenders_each_format() {
         ("terminal", "hpc-advisor "),
         ("md", "# hpc-advisor report"),
         ("html", "<!DOCTYPE html>"),
-        ("json", "{\n  \"schema_version\": 1,"),
+        ("json", "{\n  \"schema_version\": 2,"),
     ] {
         hpc_advisor()
             .args(["report", "--from"])
@@ -359,8 +395,8 @@ fn bad_reports_are_refused_naming_what_is_wrong() {
             "field `run.nx`",
         ),
         (
-            edited_fixture(|v| v["recommendation"]["actions"][0]["title"] = 3.into()),
-            "field `recommendation.actions[0].title`",
+            edited_fixture(|v| v["recommendation"]["plan"]["steps"][0]["title"] = 3.into()),
+            "field `recommendation.plan.steps[0].title`",
         ),
     ];
     for command in [["report", "--from"], ["advise", "--from"]] {

@@ -3,9 +3,10 @@
 use std::fmt::Write;
 
 use super::named::{FactId, INDEPENDENT_RUN_FLOOR_SECONDS, OVERHEAD_SHARE};
+use super::plan::options;
 use super::reading::{Unit, duration};
 use super::render::cell;
-use super::tree::{ActionTemplate, GainRule, Tree};
+use super::tree::{GainRule, Tree, WORTHWHILE_GAIN};
 
 /// The Markdown documentation of `tree`.
 pub fn markdown(tree: &Tree) -> String {
@@ -72,19 +73,25 @@ pub fn markdown(tree: &Tree) -> String {
             let _ = writeln!(out, "- {}: {}", source.seed, source.says);
         }
     }
-    let _ = writeln!(out, "\n## Actions\n");
+    let _ = writeln!(out, "\n## Options and the plan\n");
     let _ = writeln!(
         out,
-        "Actions are ranked by their measured speedup over the naive variant on this machine; actions whose gain cannot be measured here follow, in the order the walk met them.\n"
+        "The plan takes the options the answers called for in the order of their levels \
+         (measurement, algorithm, I/O, vector, explicit SIMD, cores, GPU, nodes), and within a \
+         level the larger measured gain first. Each step's gain is its own: the ratio of two \
+         measurements of the same run that differ by that step alone, so the gains multiply to \
+         the plan's total. A measured step gaining less than {} or whose interval reaches no \
+         gain at all is ruled out with that reason; so is every option no answer called for, \
+         with the answer that rules it out.\n",
+        Unit::Times.format(WORTHWHILE_GAIN)
     );
-    for action in actions(tree) {
+    for action in options(tree) {
         let gain = match &action.gain {
-            GainRule::Measured { over_naive, detail } => {
-                format!("`{}`, detailed as \"{detail}\"", over_naive.name())
-            }
+            GainRule::Marginal(rule) => format!("measured as {}", rule.describe()),
             GainRule::NotMeasurable(because) => format!("not measurable: {because}"),
         };
         let _ = writeln!(out, "### `{}`: {}\n", action.id, action.title);
+        let _ = writeln!(out, "- level: {:?}", action.level);
         let _ = writeln!(out, "- gain: {gain}");
         let _ = writeln!(out, "- cost: {}", action.cost);
         let _ = writeln!(out, "- Rust/C: {}", action.rust_c);
@@ -97,19 +104,6 @@ pub fn markdown(tree: &Tree) -> String {
         let _ = writeln!(out, "| `{}` | {} |", fact.name(), fact.about());
     }
     out
-}
-
-/// Every action the tree can recommend, once, in the order the tree names them.
-pub fn actions(tree: &Tree) -> Vec<&'static ActionTemplate> {
-    let mut found: Vec<&'static ActionTemplate> = Vec::new();
-    for branch in tree.nodes.iter().flat_map(|node| node.branches) {
-        for action in branch.actions {
-            if !found.iter().any(|a| a.id == action.id) {
-                found.push(action);
-            }
-        }
-    }
-    found
 }
 
 /// GitHub's heading anchor for a node id heading such as "`cores.usable`".

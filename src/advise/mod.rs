@@ -1,7 +1,7 @@
 //! The advisor: the decision tree as data, and a pure walk from measured facts to a recommendation.
 //!
 //! ```text
-//! Facts (machine + measurements + profile) ──advise──► Recommendation (path + ranked actions)
+//! Facts (machine + measurements + profile) ──advise──► Recommendation (plan + path + evidence)
 //! ```
 //!
 //! [`Facts`] is what detection, benchmarks and profiling found, each value
@@ -14,6 +14,7 @@ pub mod condition;
 pub mod document;
 pub mod facts;
 pub mod named;
+pub mod plan;
 pub mod reading;
 pub mod render;
 pub mod tree;
@@ -21,4 +22,5 @@ pub mod walk;
 
 pub use crate::fact::Fact;
 pub use facts::{FACTS_SCHEMA_VERSION, Facts};
-pub use walk::{Action, Answer, Crossover, Evidence, Gain, Recommendation, Step, advise};
+pub use plan::{Plan, PlanStep, RuledOut};
+pub use walk::{Answer, Crossover, Evidence, Recommendation, Step, advise};

@@ -95,7 +95,7 @@ named_facts! {
     OverheadRayonTask => "overhead.rayon_task", Number, "Measured time of one rayon task on an existing pool.";
     OverheadProcessSpawn => "overhead.process_spawn", Number, "Measured time to start a process that exits at once.";
     OverheadMpirunLaunch => "overhead.mpirun_launch", Number, "Measured time of `mpirun -n 1` of a no-op.";
-    WorkItemSeconds => "work.item_time", Number, "Time of one work item: the profiled program's wall time, else the fastest one-core variant's time over the independent items.";
+    WorkItemSeconds => "work.item_time", Number, "Time of one work item: the fastest one-core variant's time over the independent items (a program's whole wall time is not taken as one item).";
     CrossoverThreads => "crossover.threads_min_item", Number, "Smallest item a thread pool handles efficiently: the rayon task overhead (else the thread spawn) over the 1% share.";
     CrossoverProcesses => "crossover.processes_min_item", Number, "Smallest item worth its own process: the process start-up over the 1% share.";
     CrossoverIndependentRuns => "crossover.independent_runs_min_item", Number, "Smallest item worth an independent run of a whole program: the process crossover, but at least one minute (seed 001).";
@@ -524,11 +524,8 @@ fn crossover(overhead_seconds: f64, from: FactId, floor: f64) -> Reading {
     Reading::number(derived.max(floor), Unit::Seconds, source)
 }
 
+/// The kernel's time per independent item; a program's whole wall time is not one item's size.
 fn work_item(facts: &Facts) -> Fact<Reading> {
-    if let Fact::Known(program) = &facts.program {
-        let source = format!("profile -- {}: one run", program.command);
-        return Fact::Known(Reading::number(program.wall_seconds, Unit::Seconds, source));
-    }
     let best = fastest(facts, "one-core", |v| {
         !v.techniques.iter().any(|t| t.is_parallel())
     });

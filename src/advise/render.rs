@@ -1,36 +1,32 @@
 //! The recommendation as text: a terminal summary and GitHub-readable Markdown.
 //!
-//! Both print the same three parts: the path through the tree with the
-//! evidence behind each answer, the ranked actions, and the crossover
-//! work-item sizes. No colour is used, so NO_COLOR holds trivially.
+//! Both print the verdict first, then the plan (each step with its own gain
+//! and the running total, the confidence, the ruled-out options), then the
+//! path through the tree with the evidence behind each answer and the
+//! crossover work-item sizes. No colour is used, so NO_COLOR holds trivially.
 
 use std::fmt::Write;
 
-use super::walk::{Action, Answer, Evidence, Recommendation};
+use super::plan::{Plan, PlanStep, interval_text};
+use super::reading::Unit;
+use super::walk::{Answer, Evidence, Recommendation};
 use crate::fact::Fact;
 
 /// The plain-text form for a terminal.
 pub fn terminal(recommendation: &Recommendation) -> String {
     let mut out = String::new();
     let r = recommendation;
+    let _ = writeln!(out, "{}\n", r.plan.verdict);
     let _ = writeln!(out, "machine  {}", r.machine);
     let _ = writeln!(out, "problem  {}", r.problem);
+    let _ = writeln!(out, "\n{}", plan_heading(&r.plan));
+    out.push_str(&plan_terminal(&r.plan, true));
     let _ = writeln!(out, "\nPath through the decision tree");
     for step in &r.path {
         let _ = writeln!(out, "\n  {}  {}", step.node, step.question);
         let _ = writeln!(out, "    -> {}", answer_text(&step.answer));
         for evidence in &step.evidence {
             let _ = writeln!(out, "       {}", evidence_text(evidence));
-        }
-    }
-    let _ = writeln!(out, "\nActions, largest measured gain first");
-    if r.actions.is_empty() {
-        let _ = writeln!(out, "  none: no node called for a change");
-    }
-    for (rank, action) in r.actions.iter().enumerate() {
-        let _ = writeln!(out, "\n  {}. {} [{}]", rank + 1, action.title, action.id);
-        for (label, text) in action_fields(action) {
-            let _ = writeln!(out, "     {label:<7} {text}");
         }
     }
     let _ = writeln!(out, "\nWork-item crossover");
@@ -44,23 +40,50 @@ pub fn terminal(recommendation: &Recommendation) -> String {
     out
 }
 
+/// The plan's steps and its ruled-out options as indented text; `details` adds cost and words.
+pub fn plan_terminal(plan: &Plan, details: bool) -> String {
+    let mut out = String::new();
+    if plan.steps.is_empty() {
+        let _ = writeln!(out, "  no step: no option of the tree pays here");
+    }
+    for (rank, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {}: {}",
+            rank + 1,
+            step.title,
+            step_gain_text(step)
+        );
+        if details {
+            for (label, text) in step_fields(step) {
+                let _ = writeln!(out, "     {label:<7} {text}");
+            }
+        }
+    }
+    if let Some(remedy) = &plan.confidence.remedy {
+        let _ = writeln!(out, "\n  Low confidence:");
+        for reason in &plan.confidence.reasons {
+            let _ = writeln!(out, "    - {reason}");
+        }
+        let _ = writeln!(out, "    To fix: {remedy}");
+    }
+    let _ = writeln!(out, "\n  Ruled out");
+    for out_option in &plan.ruled_out {
+        let _ = writeln!(out, "    {}: {}", out_option.name, out_option.reason);
+    }
+    out
+}
+
 /// The Markdown form, for reports and issues.
 pub fn markdown(recommendation: &Recommendation) -> String {
     let mut out = String::new();
     let r = recommendation;
     let _ = writeln!(out, "# Advice\n");
+    let _ = writeln!(out, "**{}**\n", r.plan.verdict);
     let _ = writeln!(out, "- machine: {}", r.machine);
     let _ = writeln!(out, "- problem: {}\n", r.problem);
-    let _ = writeln!(out, "## Actions, largest measured gain first\n");
-    if r.actions.is_empty() {
-        let _ = writeln!(out, "None: no node called for a change.");
-    }
-    for (rank, action) in r.actions.iter().enumerate() {
-        let _ = writeln!(out, "{}. **{}** (`{}`)", rank + 1, action.title, action.id);
-        for (label, text) in action_fields(action) {
-            let _ = writeln!(out, "   - {label}: {text}");
-        }
-    }
+    let _ = writeln!(out, "## {}\n", plan_heading(&r.plan));
+    out.push_str(&plan_markdown(&r.plan));
     let _ = writeln!(out, "\n## Work-item crossover\n\n{}", crossover_text(r));
     let _ = writeln!(out, "\n## Path through the decision tree\n");
     let _ = writeln!(out, "| node | question | answer | evidence |");
@@ -85,6 +108,61 @@ pub fn markdown(recommendation: &Recommendation) -> String {
     out
 }
 
+/// The plan as a Markdown table of steps, the confidence and the ruled-out list.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| # | step | its own gain | running total | cost | Rust/C | Python |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for (rank, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "| {} | **{}** (`{}`) | {} | {} | {} | {} | {} |",
+            rank + 1,
+            cell(&step.title),
+            step.option,
+            cell(&step_gain_text(step)),
+            Unit::Times.format(step.running_total),
+            cell(&step.cost),
+            cell(&step.rust_c),
+            cell(&step.python)
+        );
+    }
+    if plan.steps.is_empty() {
+        let _ = writeln!(
+            out,
+            "| | no step: no option of the tree pays here | | | | | |"
+        );
+    }
+    if let Some(remedy) = &plan.confidence.remedy {
+        let _ = writeln!(out, "\n**Low confidence.** To fix: {remedy}.\n");
+        for reason in &plan.confidence.reasons {
+            let _ = writeln!(out, "- {reason}");
+        }
+    }
+    let _ = writeln!(out, "\n### Ruled out\n");
+    for out_option in &plan.ruled_out {
+        let _ = writeln!(
+            out,
+            "- **{}** (`{}`): {}",
+            out_option.name, out_option.option, out_option.reason
+        );
+    }
+    out
+}
+
+/// "Plan: 3 steps, 231x over the naive loop in all".
+pub fn plan_heading(plan: &Plan) -> String {
+    let count = plan.steps.len();
+    format!(
+        "Plan: {count} step{}, {} over the naive loop in all (each gain on top of the steps before it)",
+        if count == 1 { "" } else { "s" },
+        Unit::Times.format(plan.total)
+    )
+}
+
 /// An answer in words: the branch's text, or why it is unknown.
 pub fn answer_text(answer: &Answer) -> String {
     match answer {
@@ -103,21 +181,33 @@ pub fn evidence_text(evidence: &Evidence) -> String {
     }
 }
 
-/// The gain of an action as measured, or why it was not.
-pub fn gain_text(action: &Action) -> String {
-    match &action.gain {
-        Fact::Known(gain) => gain.text.clone(),
-        Fact::Unknown(because) => format!("not measured: {because}"),
+/// A step's own gain with its interval and what it was measured on, or why it cannot be.
+pub fn step_gain_text(step: &PlanStep) -> String {
+    match &step.gain {
+        Fact::Known(gain) => {
+            let mut text = format!(
+                "{}{} ({}); {} in all",
+                Unit::Times.format(gain.times),
+                interval_text(&gain.interval),
+                gain.measured_as,
+                Unit::Times.format(step.running_total)
+            );
+            if let Some(capped) = &gain.capped {
+                text.push_str("; ");
+                text.push_str(capped);
+            }
+            text
+        }
+        Fact::Unknown(because) => format!("gain not measured: {because}"),
     }
 }
 
-/// What every format shows of an action, labelled.
-pub fn action_fields(action: &Action) -> [(&'static str, String); 4] {
+/// What every format shows of a step besides its gain, labelled.
+pub fn step_fields(step: &PlanStep) -> [(&'static str, String); 3] {
     [
-        ("gain", gain_text(action)),
-        ("cost", action.cost.clone()),
-        ("Rust/C", action.rust_c.clone()),
-        ("Python", action.python.clone()),
+        ("cost", step.cost.clone()),
+        ("Rust/C", step.rust_c.clone()),
+        ("Python", step.python.clone()),
     ]
 }
 

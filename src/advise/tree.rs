@@ -6,6 +6,8 @@
 //! and, optionally, a follow-up node. The walk ([`super::walk`]) visits the
 //! roots in order; the documentation ([`super::document`]) prints this data.
 
+use serde::{Deserialize, Serialize};
+
 use super::condition::{Condition, Op, Threshold};
 use super::named::FactId as F;
 use crate::profile::external::CPU_BOUND_FROM_CORES;
@@ -48,6 +50,12 @@ pub struct Source {
 pub struct ActionTemplate {
     pub id: &'static str,
     pub title: &'static str,
+    /// A short noun for lists in sentences: "the GPU", "a process pool".
+    pub name: &'static str,
+    /// The action as a verb phrase inside a sentence: "use the cores with threads".
+    pub phrase: &'static str,
+    /// Where it goes in the plan: prerequisites first, then vectors, cores, GPU, nodes.
+    pub level: Level,
     pub gain: GainRule,
     pub cost: &'static str,
     pub rust_c: &'static str,
@@ -56,10 +64,77 @@ pub struct ActionTemplate {
 
 /// Where an action's expected gain is measured.
 pub enum GainRule {
-    /// A speedup-over-naive fact, and a template detailing it.
-    Measured { over_naive: F, detail: &'static str },
+    /// Measured in this run as what the step adds on top of the plan's earlier steps.
+    Marginal(Marginal),
     /// The gain cannot be measured by this tool, and why.
     NotMeasurable(&'static str),
+}
+
+/// Which two measurements of the ladder give a step's own gain ([`super::plan`] applies them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marginal {
+    /// The fastest passing one-core loop without explicit SIMD over naive.
+    CompiledLoop,
+    /// The fastest passing one-core SIMD variant over the plan's loop so far.
+    ExplicitSimd,
+    /// The threaded variant of the plan's kernel over that kernel on one core.
+    Threads,
+    /// The worker-process variant over its own kernel on one core.
+    Processes,
+    /// The GPU variant, transfers included, over the fastest passing CPU variant.
+    Gpu,
+    /// The fastest passing MPI variant over the fastest passing single-node variant.
+    Mpi,
+}
+
+impl Marginal {
+    /// The rule in words, for docs/decision-tree.md.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Marginal::CompiledLoop => {
+                "the fastest passing one-core variant without explicit SIMD, over naive"
+            }
+            Marginal::ExplicitSimd => {
+                "the fastest passing one-core SIMD variant, over the plan's loop so far (the best scalar loop)"
+            }
+            Marginal::Threads => {
+                "the threaded variant of the plan's kernel over the same kernel on one core (threads+simd over simd); capped at the usable cores"
+            }
+            Marginal::Processes => {
+                "the worker-process variant over its own kernel on one core; capped at the usable cores times the measured efficiency, and at the work items"
+            }
+            Marginal::Gpu => {
+                "the GPU variant with its transfers, over the fastest passing CPU variant"
+            }
+            Marginal::Mpi => {
+                "the fastest passing MPI variant over the fastest passing single-node variant; capped at the nodes allocated"
+            }
+        }
+    }
+}
+
+/// The plan's levels, in the order the tree puts them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Timings that do not repeat: fix the measurement first.
+    Measurement,
+    /// Cost growing faster than the algorithm's order.
+    Algorithm,
+    /// A program waiting on input and output.
+    Io,
+    /// One core: a compiled, vectorised loop.
+    Vector,
+    /// One core: explicit SIMD on top of the compiled loop.
+    ExplicitSimd,
+    /// Several cores of one node.
+    Cores,
+    /// A GPU.
+    Gpu,
+    /// Several nodes.
+    Nodes,
 }
 
 impl Tree {
@@ -107,22 +182,34 @@ const MPI_BEATS_THREADS: Condition = Condition::Compare {
 static VECTORISE: ActionTemplate = ActionTemplate {
     id: "vectorise",
     title: "Compile and vectorise the hot loop",
-    gain: GainRule::Measured {
-        over_naive: F::BestSingleCoreSpeedup,
-        detail: "{speedup.simd_over_scalar} of it from explicit SIMD over the best scalar loop",
-    },
+    name: "a compiled loop",
+    phrase: "compile and vectorise the hot loop",
+    level: Level::Vector,
+    gain: GainRule::Marginal(Marginal::CompiledLoop),
     cost: "a rewrite of the hot loop; whole-array code needs temporaries as large as the data, a compiled loop needs none",
-    rust_c: "structure-of-arrays data, per-segment constants hoisted, loops the compiler can vectorise; explicit SIMD (std::arch, or C intrinsics / #pragma omp simd) with runtime feature dispatch",
+    rust_c: "structure-of-arrays data, per-segment constants hoisted, loops the compiler can vectorise (no allocation inside them)",
     python: "NumPy whole-array operations instead of Python loops; where that is awkward, compile the loop with Numba (@njit)",
+};
+
+static EXPLICIT_SIMD: ActionTemplate = ActionTemplate {
+    id: "explicit_simd",
+    title: "Write the hot loop with explicit SIMD",
+    name: "explicit SIMD",
+    phrase: "write it with explicit SIMD",
+    level: Level::ExplicitSimd,
+    gain: GainRule::Marginal(Marginal::ExplicitSimd),
+    cost: "a second code path per instruction set, with runtime dispatch and a scalar fallback; the special functions rewritten branch-free",
+    rust_c: "std::arch intrinsics or a portable SIMD crate (pulp, wide) with runtime feature detection; C/C++: intrinsics or `#pragma omp simd`",
+    python: "Numba (@njit(fastmath=True)) vectorises simple loops; beyond that, a compiled extension (Rust with PyO3, C++ with pybind11) for the hot loop",
 };
 
 static THREADS: ActionTemplate = ActionTemplate {
     id: "threads",
     title: "Run the work items on a pool of threads",
-    gain: GainRule::Measured {
-        over_naive: F::BestThreadedSpeedup,
-        detail: "{scaling.speedup} from {scaling.threads}",
-    },
+    name: "threads",
+    phrase: "use the cores with threads",
+    level: Level::Cores,
+    gain: GainRule::Marginal(Marginal::Threads),
     cost: "a parallel loop over independent items; per-thread buffers for private results",
     rust_c: "rayon (par_iter over the items, with_min_len to batch small ones); C/C++: OpenMP `parallel for schedule(static)`",
     python: "Numba @njit(parallel=True) with prange, or a process pool (multiprocessing, Pathos) over chunks of items, since the GIL serialises Python threads",
@@ -131,10 +218,10 @@ static THREADS: ActionTemplate = ActionTemplate {
 static PROCESS_POOL: ActionTemplate = ActionTemplate {
     id: "process_pool",
     title: "Run the work items on a pool of worker processes",
-    gain: GainRule::Measured {
-        over_naive: F::ProcessesSpeedup,
-        detail: "with a process start-up of {overhead.process_spawn}",
-    },
+    name: "a process pool",
+    phrase: "use the cores with a pool of worker processes",
+    level: Level::Cores,
+    gain: GainRule::Marginal(Marginal::Processes),
     cost: "items and results are sent between processes; memory grows with the number of workers",
     rust_c: "worker processes fed over pipes (std::process), or MPI ranks on one node",
     python: "multiprocessing.Pool, concurrent.futures.ProcessPoolExecutor or Pathos",
@@ -143,10 +230,10 @@ static PROCESS_POOL: ActionTemplate = ActionTemplate {
 static INDEPENDENT_RUNS: ActionTemplate = ActionTemplate {
     id: "independent_runs",
     title: "Run independent copies of the program",
-    gain: GainRule::Measured {
-        over_naive: F::ProcessesSpeedup,
-        detail: "measured with the worker-process variant, the same mechanism",
-    },
+    name: "independent runs",
+    phrase: "run independent copies of the program",
+    level: Level::Cores,
+    gain: GainRule::Marginal(Marginal::Processes),
     cost: "no code change: split the input into files; memory grows with the number of copies",
     rust_c: "GNU Parallel (`parallel -j CORES ./prog ::: inputs/*`), or a Slurm job array",
     python: "GNU Parallel over input files, or a Slurm job array; no change to the script",
@@ -155,6 +242,9 @@ static INDEPENDENT_RUNS: ActionTemplate = ActionTemplate {
 static REQUEST_CORES: ActionTemplate = ActionTemplate {
     id: "request_cores",
     title: "Get more cores before parallelising",
+    name: "more cores",
+    phrase: "get more cores",
+    level: Level::Cores,
     gain: GainRule::NotMeasurable(
         "what more cores give cannot be measured inside a one-core allocation",
     ),
@@ -166,6 +256,9 @@ static REQUEST_CORES: ActionTemplate = ActionTemplate {
 static PARTITION_DATA: ActionTemplate = ActionTemplate {
     id: "partition_data",
     title: "Parallelise inside the dominant data structures",
+    name: "partitioning the data",
+    phrase: "parallelise inside the dominant data structures",
+    level: Level::Cores,
     gain: GainRule::NotMeasurable(
         "depends on your data structures, which the ladder does not model",
     ),
@@ -177,10 +270,10 @@ static PARTITION_DATA: ActionTemplate = ActionTemplate {
 static GPU: ActionTemplate = ActionTemplate {
     id: "gpu",
     title: "Offload the kernel to the GPU",
-    gain: GainRule::Measured {
-        over_naive: F::GpuOverNaive,
-        detail: "{speedup.gpu_over_best_cpu} over the best CPU variant with transfers; it loses below {gpu.crossover_pairs}",
-    },
+    name: "the GPU",
+    phrase: "offload the kernel to the GPU",
+    level: Level::Gpu,
+    gain: GainRule::Marginal(Marginal::Gpu),
     cost: "a GPU kernel and host-device transfers; the data must fit in device memory",
     rust_c: "a library if one fits (cuBLAS, cuFFT); otherwise a compute shader (wgpu) or a CUDA/HIP kernel",
     python: "CuPy arrays or PyTorch tensors if the problem maps to them; otherwise Numba @cuda.jit",
@@ -189,18 +282,35 @@ static GPU: ActionTemplate = ActionTemplate {
 static MPI: ActionTemplate = ActionTemplate {
     id: "mpi",
     title: "Scale out across nodes with MPI",
-    gain: GainRule::Measured {
-        over_naive: F::MpiSpeedup,
-        detail: "launched with {mpi.launcher} over {scheduler.nodes}",
-    },
+    name: "MPI",
+    phrase: "scale out across nodes with MPI",
+    level: Level::Nodes,
+    gain: GainRule::Marginal(Marginal::Mpi),
     cost: "splitting the work across ranks and gathering the results; one copy of the shared data per rank",
     rust_c: "MPI (the rsmpi crate, or MPI in C) launched with the launcher found",
     python: "mpi4py; or Dask distributed, or GNU Parallel with --sshlogin for independent runs",
 };
 
+static FIX_MEASUREMENT: ActionTemplate = ActionTemplate {
+    id: "fix_measurement",
+    title: "Get timings that repeat before comparing anything",
+    name: "a cleaner measurement",
+    phrase: "get timings that repeat",
+    level: Level::Measurement,
+    gain: GainRule::NotMeasurable(
+        "a clean measurement gains no speed; it makes every other gain believable",
+    ),
+    cost: "a quiet machine (an exclusive node, no other jobs), a fixed clock, more repeats",
+    rust_c: "criterion or hyperfine with warm-up and many repeats; pin the process (taskset) and compare medians with intervals",
+    python: "timeit or pyperf with repeats and warm-up; pin the process; compare medians, not one run",
+};
+
 static FIX_ALGORITHM: ActionTemplate = ActionTemplate {
     id: "fix_algorithm",
     title: "Fix the algorithm before the hardware",
+    name: "an algorithm fix",
+    phrase: "fix the algorithm",
+    level: Level::Algorithm,
     gain: GainRule::NotMeasurable(
         "grows with the problem size: the larger the problem, the larger the gain",
     ),
@@ -212,6 +322,9 @@ static FIX_ALGORITHM: ActionTemplate = ActionTemplate {
 static OVERLAP_IO: ActionTemplate = ActionTemplate {
     id: "overlap_io",
     title: "Overlap or reduce the input and output",
+    name: "overlapping the I/O",
+    phrase: "overlap or reduce the input and output",
+    level: Level::Io,
     gain: GainRule::NotMeasurable("set by the storage, which this tool does not benchmark"),
     cost: "restructuring reads and writes; buffers for data in flight",
     rust_c: "buffered and asynchronous I/O (tokio, a reader thread), fewer and larger reads",
@@ -251,7 +364,7 @@ pub static TREE: Tree = Tree {
                     when: Condition::Always,
                     why: "beyond 5 %, differences between variants of that size are indistinguishable from noise",
                     answer: "no: repeated runs spread by {bench.run_spread}; gains smaller than that are noise, re-run on a quiet machine before trusting them",
-                    actions: &[],
+                    actions: &[&FIX_MEASUREMENT],
                     then: None,
                 },
             ],
@@ -474,7 +587,7 @@ pub static TREE: Tree = Tree {
                     when: Condition::compare(F::SimdOverScalar, Op::AtLeast, WORTHWHILE_GAIN),
                     why: "explicit SIMD must beat the best scalar compiled loop by the same 1.5x to be worth its second code path",
                     answer: "only with explicit SIMD: it runs {speedup.simd_over_scalar} faster than the best scalar loop, on {simd.f64_lanes}",
-                    actions: &[],
+                    actions: &[&EXPLICIT_SIMD],
                     then: None,
                 },
                 Branch {
@@ -968,15 +1081,6 @@ mod tests {
                         node.id,
                         branch.id
                     );
-                }
-                for action in branch.actions {
-                    if let GainRule::Measured { detail, .. } = action.gain {
-                        assert!(
-                            unknown_placeholders(detail).is_empty(),
-                            "action {}",
-                            action.id
-                        );
-                    }
                 }
             }
         }

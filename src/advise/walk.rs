@@ -1,23 +1,28 @@
 //! The pure walk: facts in, recommendation out, following the tree's data and never guessing.
+//!
+//! The walk answers each node from the facts and collects the options the
+//! answers call for; [`super::plan`] turns those into the measured plan.
 
 use serde::{Deserialize, Serialize};
 
 use super::condition::Truth;
 use super::facts::{Agreement, Facts};
 use super::named::{FactId, FactSource, INDEPENDENT_RUN_FLOOR_SECONDS, OVERHEAD_SHARE};
+use super::plan::{Called, Plan, plan};
 use super::reading::{Reading, Unit, duration};
-use super::tree::{ActionTemplate, GainRule, Node, TREE, Tree};
+use super::tree::{ActionTemplate, Node, TREE, Tree};
 use crate::fact::Fact;
 
-/// The advice: the path through the tree with its evidence, and what to do, best measured gain first.
+/// The advice: the plan with its verdict, and the path through the tree with the evidence behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// The machine, as the facts describe it.
     pub machine: String,
     /// The workload the measurements were taken on.
     pub problem: String,
+    /// What to do, in the tree's order, each step with its own measured gain; what not to do.
+    pub plan: Plan,
     pub path: Vec<Step>,
-    pub actions: Vec<Action>,
     /// Which parallel mechanism fits which work-item size, from the measured overheads.
     pub crossover: Fact<Crossover>,
     /// Variants left out of every recommendation because their results were not trusted.
@@ -49,27 +54,6 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Action {
-    pub id: String,
-    pub title: String,
-    /// The node whose answer called for it.
-    pub node: String,
-    pub gain: Fact<Gain>,
-    pub cost: String,
-    pub rust_c: String,
-    pub python: String,
-}
-
-/// An expected gain, measured on this machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Gain {
-    /// Speedup over the naive variant, the ranking key.
-    pub over_naive: f64,
-    /// e.g. "231x over naive here (bench: `threads+simd` ...); 1.90x from 2 threads".
-    pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Crossover {
     /// The rule the thresholds follow.
     pub rule: String,
@@ -88,7 +72,8 @@ pub struct ExcludedVariant {
 
 /// Walks the decision tree over the facts.
 pub fn advise(facts: &Facts) -> Recommendation {
-    let (path, actions) = walk(&TREE, facts);
+    let (path, called) = walk(&TREE, facts);
+    let plan = plan(facts, &TREE, &path, &called);
     let excluded_variants = facts
         .measurements
         .variants
@@ -110,17 +95,17 @@ pub fn advise(facts: &Facts) -> Recommendation {
     Recommendation {
         machine: facts.machine.description.clone(),
         problem: facts.problem.description.clone(),
+        plan,
         path,
-        actions,
         crossover: crossover(facts),
         excluded_variants,
     }
 }
 
-/// Visits every root and its follow-ups; returns the path and the ranked actions.
-pub fn walk(tree: &Tree, facts: &dyn FactSource) -> (Vec<Step>, Vec<Action>) {
+/// Visits every root and its follow-ups; returns the path and the options its answers called for.
+pub fn walk(tree: &'static Tree, facts: &dyn FactSource) -> (Vec<Step>, Vec<Called>) {
     let mut path = Vec::new();
-    let mut actions: Vec<Action> = Vec::new();
+    let mut called: Vec<Called> = Vec::new();
     for root in tree.roots {
         let mut next = Some(*root);
         while let Some(id) = next {
@@ -129,8 +114,11 @@ pub fn walk(tree: &Tree, facts: &dyn FactSource) -> (Vec<Step>, Vec<Action>) {
                 .unwrap_or_else(|| panic!("the tree names node `{id}` but does not define it"));
             let (answer, templates, follow) = decide(node, facts);
             for template in templates {
-                if !actions.iter().any(|a| a.id == template.id) {
-                    actions.push(action(template, node, facts));
+                if !called.iter().any(|c| c.template.id == template.id) {
+                    called.push(Called {
+                        template,
+                        node: node.id,
+                    });
                 }
             }
             path.push(Step {
@@ -150,13 +138,12 @@ pub fn walk(tree: &Tree, facts: &dyn FactSource) -> (Vec<Step>, Vec<Action>) {
             next = follow;
         }
     }
-    rank(&mut actions);
-    (path, actions)
+    (path, called)
 }
 
 /// The first branch whose condition holds; an undecidable condition before it makes the answer unknown.
 fn decide(
-    node: &Node,
+    node: &'static Node,
     facts: &dyn FactSource,
 ) -> (
     Answer,
@@ -180,49 +167,6 @@ fn decide(
     (Answer::Unknown { because }, &[], None)
 }
 
-fn action(template: &ActionTemplate, node: &Node, facts: &dyn FactSource) -> Action {
-    let gain = match &template.gain {
-        GainRule::NotMeasurable(because) => Fact::unknown(*because),
-        GainRule::Measured { over_naive, detail } => match facts.read(*over_naive) {
-            Fact::Known(reading) => match reading.as_number() {
-                Some(value) => {
-                    let mut text =
-                        format!("{} over naive here ({})", reading.value, reading.source);
-                    if let Some(detail) = fill_if_known(detail, facts) {
-                        text.push_str("; ");
-                        text.push_str(&detail);
-                    }
-                    Fact::Known(Gain {
-                        over_naive: value,
-                        text,
-                    })
-                }
-                None => Fact::unknown(format!("{} is not a number", over_naive.name())),
-            },
-            Fact::Unknown(because) => Fact::unknown(format!("{}: {because}", over_naive.name())),
-        },
-    };
-    Action {
-        id: template.id.to_string(),
-        title: template.title.to_string(),
-        node: node.id.to_string(),
-        gain,
-        cost: template.cost.to_string(),
-        rust_c: template.rust_c.to_string(),
-        python: template.python.to_string(),
-    }
-}
-
-/// Measured gains first, largest first; then the rest in the order the walk found them.
-fn rank(actions: &mut [Action]) {
-    actions.sort_by(|a, b| match (&a.gain, &b.gain) {
-        (Fact::Known(a), Fact::Known(b)) => b.over_naive.total_cmp(&a.over_naive),
-        (Fact::Known(_), Fact::Unknown(_)) => std::cmp::Ordering::Less,
-        (Fact::Unknown(_), Fact::Known(_)) => std::cmp::Ordering::Greater,
-        _ => std::cmp::Ordering::Equal,
-    });
-}
-
 /// Replaces every `{fact.name}` with the fact's value, or "unknown".
 pub fn fill(template: &str, facts: &dyn FactSource) -> String {
     substitute(template, |id| match facts.read(id) {
@@ -230,15 +174,6 @@ pub fn fill(template: &str, facts: &dyn FactSource) -> String {
         Fact::Unknown(_) => None,
     })
     .0
-}
-
-/// Like [`fill`], but `None` when any placeholder is unknown.
-fn fill_if_known(template: &str, facts: &dyn FactSource) -> Option<String> {
-    let (text, complete) = substitute(template, |id| match facts.read(id) {
-        Fact::Known(reading) => Some(reading.value.to_string()),
-        Fact::Unknown(_) => None,
-    });
-    complete.then_some(text)
 }
 
 /// The placeholders of a template that do not name a fact: mistakes in the tree's data.
@@ -426,14 +361,6 @@ mod tests {
         )]));
         assert_eq!(fill("{scaling.speedup} here", &facts), "1.92x here");
         assert_eq!(fill("{scaling.threads} threads", &facts), "unknown threads");
-        assert_eq!(
-            fill_if_known("{scaling.speedup}", &facts).as_deref(),
-            Some("1.92x")
-        );
-        assert_eq!(
-            fill_if_known("{scaling.speedup} on {scaling.threads}", &facts),
-            None
-        );
         assert_eq!(
             unknown_placeholders("{scaling.speedup} {no.such}"),
             ["no.such"]

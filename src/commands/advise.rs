@@ -7,13 +7,13 @@ use anyhow::Context;
 
 use crate::advise::{FACTS_SCHEMA_VERSION, Facts, advise, render};
 use crate::cli::{AdviseArgs, OutputFormat};
-use crate::commands::report::read_report;
 use crate::error::{DocumentHints, read_document, user_error};
+use crate::report::{READABLE_FACTS_OF_REPORT_VERSIONS, REPORT_SCHEMA_VERSION, Report};
 
 pub fn run(args: &AdviseArgs) -> anyhow::Result<()> {
     let facts = match (&args.facts, &args.from) {
         (Some(path), None) => read_facts(path)?,
-        (None, Some(path)) => read_report(path)?.facts,
+        (None, Some(path)) => facts_of_report(path)?,
         _ => {
             return Err(user_error(
                 "give exactly one of --facts FILE.json or --from REPORT.json",
@@ -49,4 +49,33 @@ fn read_facts(path: &Path) -> anyhow::Result<Facts> {
             bad_field: "every field is required; write a known value as {\"known\": ...} and an unknown one as {\"unknown\": \"why\"} (docs/facts.md)",
         },
     )
+}
+
+/// The facts of a saved report of this version or an earlier one, re-advised by this build.
+fn facts_of_report(path: &Path) -> anyhow::Result<Facts> {
+    let versions: Vec<String> = READABLE_FACTS_OF_REPORT_VERSIONS
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    let (facts, version) = read_document(
+        path,
+        Report::facts_from_json,
+        &DocumentHints {
+            what: "report",
+            unreadable: "give the report.json of a run folder written by `hpc-advisor analyse`",
+            not_json: "a report is the report.json of a run folder; see docs/reading-a-report.md",
+            unknown_version: &format!(
+                "this build re-advises reports of schema versions {}; use the hpc-advisor that wrote it",
+                versions.join(" and ")
+            ),
+            bad_field: "the report's facts do not match docs/facts.md; re-run `hpc-advisor analyse` or fix that field",
+        },
+    )?;
+    if version != REPORT_SCHEMA_VERSION {
+        eprintln!(
+            "note: {} is a schema-version-{version} report; its saved advice is ignored and its facts are re-advised by this build",
+            path.display()
+        );
+    }
+    Ok(facts)
 }

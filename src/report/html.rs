@@ -14,7 +14,10 @@ use super::charts::{
     Roof, RooflinePoint, ScalingPoint, SpeedupBar, roofline_chart, scaling_chart, speedup_chart,
 };
 use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
-use crate::advise::render::{action_fields, answer_text, crossover_text, evidence_text};
+use crate::advise::plan::RuledOutWhy;
+use crate::advise::render::{
+    answer_text, crossover_text, evidence_text, plan_heading, step_fields, step_gain_text,
+};
 use crate::bench::BenchReport;
 use crate::bench::runner::Outcome;
 use crate::bench::tables::{
@@ -44,6 +47,9 @@ code { background: #eef2f7; padding: 0 .25rem; border-radius: 3px; }
 .actions dt { font-weight: 600; color: #4a5568; }
 .actions dd { margin: 0 0 .2rem 0; }
 .path li { margin-bottom: .5rem; }
+.verdict { font-size: 1.15rem; font-weight: 600; margin: .4rem 0; }
+.low-confidence { background: #fff4e5; border-left: 4px solid #d97706; padding: .4rem .8rem; }
+.ruled-out li { margin-bottom: .3rem; }
 .answer { font-weight: 600; }
 .evidence { color: #4a5568; font-size: .88rem; margin: .1rem 0 0 1rem; }
 .failed { color: #a4262c; }
@@ -56,10 +62,10 @@ summary { cursor: pointer; font-weight: 600; }
 /// The whole report as one HTML page; fails only if a chart cannot be drawn.
 pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
     let mut body = String::new();
+    advice(&mut body, report);
     match &report.bench {
         Fact::Known(bench) => {
             ladder(&mut body, bench)?;
-            advice(&mut body, report);
             scaling_and_ceilings(&mut body, bench)?;
         }
         Fact::Unknown(because) => {
@@ -68,9 +74,9 @@ pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
                 "<section><h2>Measurements</h2><p class=\"missing\">Not measured: {}</p></section>",
                 escape(because)
             );
-            advice(&mut body, report);
         }
     }
+    path(&mut body, report);
     flamegraphs(&mut body, report, folder);
     distributed(&mut body, report);
     machine(&mut body, report);
@@ -98,32 +104,67 @@ pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
     Ok(page)
 }
 
-/// The ranked actions, the crossover and the decision path with its evidence.
+/// The verdict, the plan with each step's own gain, the confidence, the ruled-out options, the crossover.
 fn advice(out: &mut String, report: &Report) {
     let r = &report.recommendation;
+    let plan = &r.plan;
     let _ = writeln!(
         out,
-        "<section id=\"actions\"><h2>Actions, largest measured gain first</h2>"
+        "<section id=\"verdict\"><h2>Verdict</h2><p class=\"verdict\">{}</p>",
+        escape(&plan.verdict)
     );
-    if r.actions.is_empty() {
-        let _ = writeln!(out, "<p>None: no node called for a change.</p>");
+    if let Some(remedy) = &plan.confidence.remedy {
+        let _ = writeln!(
+            out,
+            "<div class=\"low-confidence\"><strong>Low confidence.</strong> To fix: {}<ul>",
+            escape(remedy)
+        );
+        for reason in &plan.confidence.reasons {
+            let _ = writeln!(out, "<li>{}</li>", escape(reason));
+        }
+        let _ = writeln!(out, "</ul></div>");
+    }
+    let _ = writeln!(out, "</section>");
+    let _ = writeln!(
+        out,
+        "<section id=\"plan\"><h2>{}</h2>",
+        escape(&plan_heading(plan))
+    );
+    if plan.steps.is_empty() {
+        let _ = writeln!(out, "<p>No step: no option of the tree pays here.</p>");
     }
     let _ = writeln!(out, "<ol class=\"actions\">");
-    for action in &r.actions {
+    for step in &plan.steps {
         let _ = write!(
             out,
-            "<li><strong>{}</strong> <code>{}</code><dl>",
-            escape(&action.title),
-            escape(&action.id)
+            "<li><strong>{}</strong> <code>{}</code><dl><dt>gain</dt><dd>{}</dd>",
+            escape(&step.title),
+            escape(&step.option),
+            escape(&step_gain_text(step))
         );
-        for (label, text) in action_fields(action) {
+        for (label, text) in step_fields(step) {
             let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", escape(label), escape(&text));
         }
         let _ = writeln!(out, "</dl></li>");
     }
+    let _ = writeln!(out, "</ol><h3>Ruled out</h3><ul class=\"ruled-out\">");
+    for ruled_out in &plan.ruled_out {
+        let measured = matches!(
+            ruled_out.why,
+            RuledOutWhy::TooSmall | RuledOutWhy::WithinNoise
+        );
+        let _ = writeln!(
+            out,
+            "<li><strong>{}</strong> <code>{}</code>{}: {}</li>",
+            escape(&ruled_out.name),
+            escape(&ruled_out.option),
+            if measured { " (measured)" } else { "" },
+            escape(&ruled_out.reason)
+        );
+    }
     let _ = writeln!(
         out,
-        "</ol><h3>Work-item crossover</h3><p>{}</p>",
+        "</ul><h3>Work-item crossover</h3><p>{}</p>",
         escape(&crossover_text(r))
     );
     if !r.excluded_variants.is_empty() {
@@ -139,12 +180,15 @@ fn advice(out: &mut String, report: &Report) {
         let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(out, "</section>");
+}
 
+/// The decision path with the evidence behind each answer.
+fn path(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "<section id=\"path\"><h2>Path through the decision tree</h2><ol class=\"path\">"
     );
-    for step in &r.path {
+    for step in &report.recommendation.path {
         let _ = write!(
             out,
             "<li><code>{}</code> {}<br/><span class=\"answer\">{}</span>",

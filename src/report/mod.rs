@@ -7,12 +7,13 @@ pub mod model;
 pub mod terminal;
 
 pub use model::{
-    Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, REPORT_SCHEMA_VERSION, Report,
-    RunSummary, Stage, StageOutcome,
+    Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, READABLE_FACTS_OF_REPORT_VERSIONS,
+    REPORT_SCHEMA_VERSION, Report, RunSummary, Stage, StageOutcome,
 };
 
 use anyhow::Context;
 
+use crate::advise::Facts;
 use crate::fact::Fact;
 use crate::output::StagedDir;
 use crate::versioned_json::{DocumentError, from_versioned_json};
@@ -21,6 +22,36 @@ impl Report {
     /// Reads a saved `report.json`, naming the offending field when it cannot.
     pub fn from_json(text: &str) -> Result<Report, DocumentError> {
         from_versioned_json(text, REPORT_SCHEMA_VERSION)
+    }
+
+    /// The facts of a saved `report.json` of this version or an earlier one whose facts
+    /// this build still reads, with the report's version: what `advise --from` re-advises.
+    pub fn facts_from_json(text: &str) -> Result<(Facts, u32), DocumentError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(DocumentError::NotJson)?;
+        let earlier = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| {
+                *v != REPORT_SCHEMA_VERSION && READABLE_FACTS_OF_REPORT_VERSIONS.contains(v)
+            });
+        // A current report is read whole, so a broken one is refused as `report --from` would.
+        let Some(version) = earlier else {
+            return Report::from_json(text).map(|report| (report.facts, REPORT_SCHEMA_VERSION));
+        };
+        let facts = value.get("facts").ok_or_else(|| DocumentError::Field {
+            path: "facts".into(),
+            message: "missing field `facts`".into(),
+        })?;
+        let facts = Facts::from_json(&facts.to_string()).map_err(|error| match error {
+            DocumentError::Field { path, message } => DocumentError::Field {
+                path: format!("facts.{path}"),
+                message,
+            },
+            other => other,
+        })?;
+        Ok((facts, version))
     }
 
     /// The flamegraph SVGs of the run folder, plain and differential, in listed order.

@@ -15,7 +15,13 @@ use crate::fact::Fact;
 use crate::profile::record::VariantProfilesRecord;
 
 /// The version of the report format this build reads and writes.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+///
+/// Version 2 replaced the recommendation's ranked `actions` by the `plan`
+/// (verdict, steps with their own gains, ruled-out options, confidence).
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// Earlier report versions whose `facts` this build can still re-advise.
+pub const READABLE_FACTS_OF_REPORT_VERSIONS: [u32; 2] = [1, REPORT_SCHEMA_VERSION];
 
 /// Everything one `hpc-advisor analyse` run found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -6,20 +6,20 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::{Report, failed_stages, headline};
-use crate::advise::render::{answer_text, gain_text};
+use crate::advise::render::{answer_text, plan_heading, plan_terminal};
 use crate::bench::runner::Outcome;
 use crate::bench::tables::{TableStyle, ladder_caption, ladder_summary_table};
 use crate::fact::Fact;
 
-/// How many actions the summary lists; the rest are in report.md and report.html.
-const TOP_ACTIONS: usize = 3;
-
-/// The machine line, the ladder, the path through the tree, the top actions and the files.
+/// The verdict, the plan, the machine, the ladder, the path through the tree and the files.
 pub fn render(report: &Report, folder: &Path) -> String {
     let mut out = String::new();
     let recommendation = &report.recommendation;
-    let _ = writeln!(out, "{}", headline(report));
-    let _ = writeln!(out, "machine  {}", recommendation.machine);
+    let _ = writeln!(out, "{}\n", headline(report));
+    let _ = writeln!(out, "{}\n", recommendation.plan.verdict);
+    let _ = writeln!(out, "{}", plan_heading(&recommendation.plan));
+    out.push_str(&plan_terminal(&recommendation.plan, false));
+    let _ = writeln!(out, "\nmachine  {}", recommendation.machine);
     let _ = writeln!(out, "problem  {}\n", report.run.problem);
     match &report.bench {
         Fact::Known(bench) => {
@@ -48,19 +48,6 @@ pub fn render(report: &Report, folder: &Path) -> String {
             "  {:<width$}  {}",
             step.node,
             answer_text(&step.answer)
-        );
-    }
-    let _ = writeln!(out, "\nTop actions");
-    if recommendation.actions.is_empty() {
-        let _ = writeln!(out, "  none: no node called for a change");
-    }
-    for (rank, action) in recommendation.actions.iter().take(TOP_ACTIONS).enumerate() {
-        let _ = writeln!(
-            out,
-            "  {}. {}: {}",
-            rank + 1,
-            action.title,
-            gain_text(action)
         );
     }
     let failed = failed_stages(report);
