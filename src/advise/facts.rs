@@ -178,10 +178,18 @@ pub struct VariantMeasurement {
     /// Threads, processes or ranks it ran with (1 for a serial variant).
     pub workers: u32,
     pub median_seconds: f64,
+    /// Confidence interval [low, high] of the median, seconds; unknown with one run (and in
+    /// facts written before it was recorded, where it may be left out).
+    #[serde(default = "median_interval_not_recorded")]
+    pub median_interval_seconds: Fact<[f64; 2]>,
     pub ns_per_pair: f64,
     pub speedup_over_naive: Fact<Speedup>,
     /// Whether its field agreed with the naive reference; a failed or unknown agreement excludes it.
     pub agreement: Fact<Agreement>,
+}
+
+fn median_interval_not_recorded() -> Fact<[f64; 2]> {
+    Fact::unknown("not recorded in these facts")
 }
 
 /// A speedup with its confidence interval.

@@ -186,12 +186,14 @@ impl<'a> Chain<'a> {
     }
 }
 
-/// One measurement of the ladder as a speedup over naive, with its interval.
+/// One measurement of the ladder as a speedup over naive, with its interval, and the
+/// interval of its median time when the run recorded one.
 struct Point<'a> {
     name: &'a str,
     workers: u32,
     speedup: f64,
     interval: Option<[f64; 2]>,
+    seconds: Option<[f64; 2]>,
 }
 
 impl<'a> Point<'a> {
@@ -208,15 +210,22 @@ impl<'a> Point<'a> {
             workers: variant.workers,
             speedup: speedup.estimate,
             interval,
+            seconds: variant.median_interval_seconds.known().copied(),
         })
     }
 }
 
-/// `target` over `base`, with the widest interval their intervals allow.
+/// `target` over `base`, with the widest interval their intervals allow: from the two
+/// medians' own intervals when both were recorded (naive's uncertainty then cancels),
+/// else from the two speedups' intervals.
 fn ratio(target: &Point, base: &Point, capped: Option<String>) -> StepGain {
-    let interval = match (target.interval, base.interval) {
-        (Some([t_low, t_high]), Some([b_low, b_high])) if b_low > 0.0 && b_high > 0.0 => {
-            Fact::Known([t_low / b_high, t_high / b_low])
+    let positive = |[low, high]: [f64; 2]| low > 0.0 && high > 0.0;
+    let interval = match (target.seconds, base.seconds, target.interval, base.interval) {
+        (Some(t), Some([b_low, b_high]), _, _) if positive(t) => {
+            Fact::Known([b_low / t[1], b_high / t[0]])
+        }
+        (_, _, Some([t_low, t_high]), Some(b)) if positive(b) => {
+            Fact::Known([t_low / b[1], t_high / b[0]])
         }
         _ => Fact::unknown(format!(
             "`{}` or `{}` has no confidence interval",
@@ -408,6 +417,7 @@ fn measure<'a>(
                 workers: gpu.workers,
                 speedup: with_transfers,
                 interval: kernel_only.interval.map(|[l, h]| [l * scale, h * scale]),
+                seconds: None,
             };
             let mut gain = ratio(&target, &point(cpu)?, None);
             gain.measured_as = format!(

@@ -249,6 +249,11 @@ pub fn measurements(
                 techniques: techniques(&entry.variant)?,
                 workers: entry.workers as u32,
                 median_seconds: result.measurement.wall_seconds.median,
+                median_interval_seconds: Fact::from_option(
+                    result.measurement.wall_seconds.median_interval.as_ref(),
+                    || "one run: no interval".to_string(),
+                )
+                .map(|interval| [interval.low, interval.high]),
                 ns_per_pair: result.ns_per_pair,
                 speedup_over_naive: speedup(&entry.variant, result),
                 agreement: Fact::Known(Agreement::Pass),
@@ -380,6 +385,7 @@ fn launched_mpi(run: &MpiRun, naive: &VariantResult) -> VariantMeasurement {
         techniques: vec![Technique::Mpi],
         workers: run.ranks as u32,
         median_seconds: run.whole_seconds,
+        median_interval_seconds: Fact::unknown("the MPI job was launched once"),
         ns_per_pair: run.whole_seconds * 1e9 / pairs,
         speedup_over_naive: Fact::Known(Speedup {
             estimate: naive.measurement.wall_seconds.median / run.whole_seconds,
