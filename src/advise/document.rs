@@ -85,6 +85,18 @@ pub fn markdown(tree: &Tree) -> String {
          with the answer that rules it out.\n",
         Unit::Times.format(WORTHWHILE_GAIN)
     );
+    let _ = writeln!(
+        out,
+        "Marginal against total, in one measured run (AMD EPYC Zen 4, 2 usable cores, \
+         AVX-512, the default problem, `hpc-advisor analyse`): the ladder put `threads+simd` at \
+         266.5x over `naive`. That is the total of three steps, not the gain of threads. The \
+         plan split it into `fused` over `naive` 9.89x (compile and vectorise), `simd` over \
+         `fused` 13.8x (explicit SIMD) and `threads+simd` over `simd` 1.95x on 2 cores \
+         (threads), whose product, 267x, is the plan's total. A user who has already \
+         vectorised gains 1.95x from threads on that machine, and `processes`, measured \
+         against threads of the same kernel, gained nothing more and was ruled out \
+         (`docs/reading-a-report.md`).\n"
+    );
     for action in options(tree) {
         let gain = match &action.gain {
             GainRule::Marginal(rule) => format!("measured as {}", rule.describe()),

@@ -93,6 +93,18 @@ pub enum RuledOutWhy {
     Undecided,
 }
 
+impl RuledOutWhy {
+    /// The few words a reader sees before the reason: "too small", "within noise".
+    pub fn label(self) -> &'static str {
+        match self {
+            RuledOutWhy::TooSmall => "too small",
+            RuledOutWhy::WithinNoise => "within noise",
+            RuledOutWhy::NotCalledFor => "not called for",
+            RuledOutWhy::Undecided => "undecided",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confidence {

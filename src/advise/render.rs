@@ -69,7 +69,13 @@ pub fn plan_terminal(plan: &Plan, details: bool) -> String {
     }
     let _ = writeln!(out, "\n  Ruled out");
     for out_option in &plan.ruled_out {
-        let _ = writeln!(out, "    {}: {}", out_option.name, out_option.reason);
+        let _ = writeln!(
+            out,
+            "    {} ({}): {}",
+            out_option.name,
+            out_option.why.label(),
+            out_option.reason
+        );
     }
     out
 }
@@ -146,8 +152,11 @@ pub fn plan_markdown(plan: &Plan) -> String {
     for out_option in &plan.ruled_out {
         let _ = writeln!(
             out,
-            "- **{}** (`{}`): {}",
-            out_option.name, out_option.option, out_option.reason
+            "- **{}** (`{}`, {}): {}",
+            out_option.name,
+            out_option.option,
+            out_option.why.label(),
+            out_option.reason
         );
     }
     out

@@ -14,7 +14,6 @@ use super::charts::{
     Roof, RooflinePoint, ScalingPoint, SpeedupBar, roofline_chart, scaling_chart, speedup_chart,
 };
 use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
-use crate::advise::plan::RuledOutWhy;
 use crate::advise::render::{
     answer_text, crossover_text, evidence_text, plan_heading, step_fields, step_gain_text,
 };
@@ -149,16 +148,12 @@ fn advice(out: &mut String, report: &Report) {
     }
     let _ = writeln!(out, "</ol><h3>Ruled out</h3><ul class=\"ruled-out\">");
     for ruled_out in &plan.ruled_out {
-        let measured = matches!(
-            ruled_out.why,
-            RuledOutWhy::TooSmall | RuledOutWhy::WithinNoise
-        );
         let _ = writeln!(
             out,
-            "<li><strong>{}</strong> <code>{}</code>{}: {}</li>",
+            "<li><strong>{}</strong> <code>{}</code> ({}): {}</li>",
             escape(&ruled_out.name),
             escape(&ruled_out.option),
-            if measured { " (measured)" } else { "" },
+            ruled_out.why.label(),
             escape(&ruled_out.reason)
         );
     }
