@@ -173,6 +173,30 @@ pub struct AnalyseArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub problem: ProblemArgs,
+    /// Runs of your program for its spread [default: as many as its share of the budget holds, 3 to 10].
+    #[arg(long, value_name = "N", requires = "command")]
+    pub runs: Option<usize>,
+    /// The environment variable your program takes its thread count from (OMP_NUM_THREADS,
+    /// NUMBA_NUM_THREADS, ...): it is rerun with 1, 2, ... usable cores [default: one such
+    /// variable found in its script].
+    #[arg(long, value_name = "VAR", requires = "command")]
+    pub threads_env: Option<String>,
+    /// Problem sizes to run your program at, substituted for `{n}` in its command, for its
+    /// growth exponent: `--sizes 1e5,2e5,4e5 -- python3 fit.py --points {n}`.
+    #[arg(long, value_name = "N,N,...", requires = "command")]
+    pub sizes: Option<String>,
+    /// How your algorithm's cost should grow with the size (1 linear, 2 quadratic).
+    #[arg(long, value_name = "K", requires = "sizes")]
+    pub expected_order: Option<f64>,
+    /// How many independent work items (files, parameter sets) you have to run.
+    #[arg(long, value_name = "N", requires = "command")]
+    pub items: Option<u64>,
+    /// Measure your program without a sampled run (no flamegraph, no hotspot).
+    #[arg(long, requires = "command")]
+    pub no_stacks: bool,
+    /// Your own program and its arguments, after `--`: measured, profiled and advised on too.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 impl AnalyseArgs {

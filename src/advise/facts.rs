@@ -286,6 +286,34 @@ pub struct UserProgram {
     pub cpu_utilisation: f64,
     pub io_bound: bool,
     pub peak_rss_bytes: u64,
+    /// What `analyse -- CMD` measured of the program over several runs; when known, the
+    /// program's own figures answer the tree's questions in place of the reference kernel's.
+    #[serde(default = "no_study")]
+    pub study: Fact<ProgramStudy>,
+}
+
+fn no_study() -> Fact<ProgramStudy> {
+    Fact::unknown("one run of `profile -- CMD` only; `analyse -- CMD` studies the program")
+}
+
+/// The program's answers to the tree's questions, measured by `analyse -- CMD`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramStudy {
+    /// Runs of the program at the studied size.
+    pub runs: u32,
+    /// Relative spread of those runs' wall times (median absolute deviation over the median).
+    pub run_spread: Fact<f64>,
+    /// The deepest function on the hot path of the sampled run.
+    pub hottest_function: Fact<Hotspot>,
+    /// The program rerun with its thread-count variable at 1, 2, ... usable cores.
+    pub thread_scaling: Fact<ThreadScaling>,
+    /// Exponent b of wall = a * size^b over `--sizes`.
+    pub growth_exponent: Fact<f64>,
+    /// The order the user expects (`--expected-order`).
+    pub expected_growth_exponent: Fact<f64>,
+    /// Independent work items the user said they have (`--items`).
+    pub work_items: Fact<u64>,
 }
 
 impl Facts {

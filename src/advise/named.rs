@@ -142,6 +142,9 @@ impl FactSource for Facts {
 }
 
 fn read(facts: &Facts, id: FactId) -> Fact<Reading> {
+    if let Some(reading) = program_reading(facts, id) {
+        return reading;
+    }
     let machine = &facts.machine;
     let measured = &facts.measurements;
     match id {
@@ -539,4 +542,73 @@ fn work_item(facts: &Facts) -> Fact<Reading> {
             )
         })
     })
+}
+
+/// The studied program's own answer to a question about the work, when `analyse -- CMD`
+/// studied one: its repeated runs, sizes, profile, thread variable and items, never the
+/// reference kernel's. `None` for questions about the machine, and without a study.
+fn program_reading(facts: &Facts, id: FactId) -> Option<Fact<Reading>> {
+    let program = facts.program.known()?;
+    let study = program.study.known()?;
+    let yours = |what: &str| format!("your program: {what}");
+    let reading = match id {
+        FactId::RunSpread => study.run_spread.as_ref().map(|s| {
+            let source = yours(&format!("{} runs of `{}`", study.runs, program.command));
+            Reading::number(*s, Unit::Fraction, source)
+        }),
+        FactId::GrowthExponent => study
+            .growth_exponent
+            .as_ref()
+            .map(|e| Reading::number(*e, Unit::Exponent, yours("fit over --sizes"))),
+        FactId::GrowthExpected => study
+            .expected_growth_exponent
+            .as_ref()
+            .map(|e| Reading::number(*e, Unit::Exponent, "you: --expected-order")),
+        FactId::HottestShare => study.hottest_function.as_ref().map(|h| {
+            let source = yours(&format!("profile, `{}`", h.function));
+            Reading::number(h.share, Unit::Fraction, source)
+        }),
+        FactId::ThreadsCount
+        | FactId::ThreadsSpeedup
+        | FactId::ThreadsEfficiency
+        | FactId::SerialFraction => study.thread_scaling.as_ref().and_then(|s| {
+            let source = yours(&format!("rerun with {}=1..{}", s.variant, s.threads));
+            match id {
+                FactId::ThreadsCount => {
+                    Fact::Known(Reading::number(f64::from(s.threads), Unit::Threads, source))
+                }
+                FactId::ThreadsSpeedup => {
+                    Fact::Known(Reading::number(s.speedup, Unit::Times, source))
+                }
+                FactId::ThreadsEfficiency => {
+                    Fact::Known(Reading::number(s.efficiency, Unit::Fraction, source))
+                }
+                _ => s
+                    .serial_fraction
+                    .as_ref()
+                    .map(|f| Reading::number(*f, Unit::Fraction, source + ", Amdahl fit")),
+            }
+        }),
+        FactId::IndependentItems => study
+            .work_items
+            .as_ref()
+            .map(|n| Reading::number(*n as f64, Unit::Items, "you: --items")),
+        FactId::WorkItemSeconds => study.work_items.as_ref().map(|items| {
+            let source = yours(&format!(
+                "{} wall time over {items} items",
+                Unit::Seconds.format(program.wall_seconds)
+            ));
+            Reading::number(
+                program.wall_seconds / (*items).max(1) as f64,
+                Unit::Seconds,
+                source,
+            )
+        }),
+        FactId::AllocatedPerPair | FactId::PeakHeap => Fact::unknown(
+            "heap allocations are counted for the reference kernel only; your program's peak \
+             resident memory is program.peak_rss",
+        ),
+        _ => return None,
+    };
+    Some(reading)
 }

@@ -14,8 +14,8 @@ use hpc_kernels::scatter::{Problem, registry};
 
 use crate::advise::facts::{
     Agreement, Allocation, Ceilings, Cores, Gpu, GpuOffload, Hotspot, MachineFacts, Measurements,
-    Mpi, Overheads, ProblemFacts, ProfileFacts, PythonStack, Simd, Speedup, Technique,
-    ThreadScaling, UserProgram, VariantMeasurement,
+    Mpi, Overheads, ProblemFacts, ProfileFacts, ProgramStudy, PythonStack, Simd, Speedup,
+    Technique, ThreadScaling, UserProgram, VariantMeasurement,
 };
 use crate::advise::{FACTS_SCHEMA_VERSION, Facts};
 use crate::bench::BenchReport;
@@ -24,13 +24,13 @@ use crate::bench::runner::{Outcome, VariantResult};
 use crate::bench::stats::{Summary, median, median_absolute_deviation};
 use crate::detect::Machine;
 use crate::fact::Fact;
-use crate::profile::external::{ProgramCharacter, ProgramFacts};
+use crate::profile::external::{ProgramCharacter, StackSampling};
+use crate::profile::hotspots::hottest_on_path;
+use crate::profile::program::ProgramStudyRecord;
 use crate::profile::record::VariantProfilesRecord;
 use crate::profile::sampler::OUTSIDE_KERNEL;
 use crate::report::{GpuRun, MpiRun};
 
-/// Share of the samples above which a function is on the hot path.
-const HOT_PATH_SHARE: f64 = 0.5;
 /// The registered name of the MPI variant (the kernels crate keeps its constant private).
 const MPI_VARIANT: &str = "mpi";
 
@@ -44,7 +44,7 @@ pub struct Measured<'a> {
     pub mpi: Fact<&'a MpiRun>,
     pub gpu: Fact<&'a GpuRun>,
     /// The user's own program, when one was profiled.
-    pub program: Fact<&'a ProgramFacts>,
+    pub program: Fact<&'a ProgramStudyRecord>,
 }
 
 /// The facts the advisor reads, from everything measured.
@@ -524,23 +524,12 @@ pub fn profile_facts(profiles: Fact<&VariantProfilesRecord>) -> ProfileFacts {
             };
         }
     };
-    // The hotspot to optimise first is the deepest function on the hot path,
-    // not the drivers above it (which hold every sample): every function
-    // holding over half the samples lies on one call path, and the one with
-    // the smallest share of those is the deepest. Without such a path, the
-    // function with the largest share.
-    let kernel_functions = || {
+    let hottest = hottest_on_path(
         profile
             .hotspots
             .iter()
-            .filter(|h| h.function != OUTSIDE_KERNEL)
-    };
-    let hottest = kernel_functions()
-        .filter(|h| h.inclusive_share > HOT_PATH_SHARE)
-        .min_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share))
-        .or_else(|| {
-            kernel_functions().max_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share))
-        });
+            .filter(|h| h.function != OUTSIDE_KERNEL),
+    );
     let memory = &profile.memory;
     let not_counted = "the counting allocator is not installed in this binary";
     ProfileFacts {
@@ -563,20 +552,53 @@ pub fn profile_facts(profiles: Fact<&VariantProfilesRecord>) -> ProfileFacts {
     }
 }
 
-/// The user's program as the advisor reads it.
-pub fn user_program(program: &ProgramFacts) -> UserProgram {
+/// The user's program as the advisor reads it: its typical run, and what the study measured.
+pub fn user_program(program: &ProgramStudyRecord) -> UserProgram {
+    let typical = &program.typical;
     UserProgram {
-        command: program.command.join(" "),
-        wall_seconds: program.wall_seconds,
-        cpu_utilisation: program.cpu_utilisation,
-        io_bound: program.character == ProgramCharacter::IoBound,
-        peak_rss_bytes: program.peak_rss_bytes,
+        command: program.studied_command.join(" "),
+        wall_seconds: typical.wall_seconds,
+        cpu_utilisation: typical.cpu_utilisation,
+        io_bound: typical.character == ProgramCharacter::IoBound,
+        peak_rss_bytes: typical.peak_rss_bytes,
+        study: Fact::Known(ProgramStudy {
+            runs: u32::try_from(program.runs.len()).unwrap_or(u32::MAX),
+            run_spread: program.run_spread.clone(),
+            hottest_function: Fact::from_option(hottest_on_path(program.hotspots.iter()), || {
+                match &program.sampling {
+                    StackSampling::Unavailable { reason, hint } => {
+                        format!("no stacks were sampled: {reason} ({hint})")
+                    }
+                    StackSampling::Skipped => "stack sampling was turned off".to_string(),
+                    StackSampling::Sampled { tool } => format!("{tool} recorded no samples"),
+                }
+            })
+            .map(|h| Hotspot {
+                function: h.function.clone(),
+                share: h.inclusive_share,
+            }),
+            thread_scaling: program.scaling.as_ref().map(|s| ThreadScaling {
+                variant: s.variable.clone(),
+                threads: s
+                    .points
+                    .last()
+                    .map_or(1, |p| u32::try_from(p.threads).unwrap_or(u32::MAX)),
+                speedup: s.speedup,
+                efficiency: s.efficiency,
+                serial_fraction: s.serial_fraction.clone(),
+            }),
+            growth_exponent: program.growth.as_ref().map(|g| g.exponent),
+            expected_growth_exponent: program.expected_order.clone(),
+            work_items: program.work_items.clone(),
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use hpc_kernels::scatter::RunSettings;
+
+    use crate::profile::hotspots::HOT_PATH_SHARE;
 
     use super::*;
     use crate::analyse::runs::tests::lavapipe;

@@ -33,6 +33,7 @@ pub const QUICK_BUDGET_SECONDS: f64 = 15.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageName {
     Detect,
+    Program,
     Bench,
     Mpi,
     Gpu,
@@ -48,6 +49,7 @@ impl StageName {
             StageName::Profile => "profile",
             StageName::Mpi => "mpi",
             StageName::Gpu => "gpu",
+            StageName::Program => "program",
             StageName::Advise => "advise",
         }
     }
@@ -59,8 +61,12 @@ impl StageName {
             StageName::Bench => 0.55,
             StageName::Mpi => 0.3,
             StageName::Gpu => 0.5,
-            // Last and elastic: its runs last as long as its share allows.
+            // Elastic: its runs last as long as its share allows.
             StageName::Profile => 0.6,
+            // The user's program, right after detection: its repeated runs take this
+            // share; the runs that answer a question (one sampled, one per thread count,
+            // one per size) run even past it, since a program takes as long as it takes.
+            StageName::Program => 0.25,
         }
     }
 }

@@ -17,6 +17,7 @@ use hpc_kernels::scatter::{Problem, RunSettings, Variant, registry};
 
 use crate::advise::advise;
 use crate::advise::facts::Technique;
+use crate::analyse::facts::user_program;
 use crate::analyse::facts::{Measured, facts, techniques};
 use crate::analyse::runs::{gpu_run, mpi_run};
 use crate::analyse::{Budget, StageEnd, StageName, Stages};
@@ -27,16 +28,21 @@ use crate::bench::{self, BenchReport, BenchSettings, Progress};
 use crate::cli::AnalyseArgs;
 use crate::commands::bench::{ProgressReporter, failures_as_error};
 use crate::commands::kernel::check_workload;
+use crate::commands::profile::save_command_flamegraph;
 use crate::commands::profile::{sample_variants, save_differential, save_variant_profile};
 use crate::detect::{Machine, detect, usable_cores};
 use crate::distributed::{MpiJob, run_mpi_job};
 use crate::error::user_error;
 use crate::fact::Fact;
 use crate::output::{StagedDir, host_name, run_folder_name, utc_rfc3339};
+use crate::profile::program::{
+    ProgramStudyRecord, SIZE_PLACEHOLDER, StudyOptions, parse_sizes, study,
+};
 use crate::profile::record::VariantProfilesRecord;
 use crate::profile::sampler::DEFAULT_FREQUENCY_HZ;
 use crate::report::{
-    Artefact, ArtefactKind, GpuRun, MpiRun, REPORT_SCHEMA_VERSION, Report, RunSummary,
+    Artefact, ArtefactKind, GpuRun, MpiRun, ProgramSection, REPORT_SCHEMA_VERSION, Report,
+    RunSummary,
 };
 
 /// Folder of the run folder that holds the flamegraphs and folded stacks.
@@ -61,11 +67,24 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         &settings,
         args.problem.force,
     )?;
+    let study = study_options(args)?;
     // Before any measuring: an unwritable --out fails at once and leaves nothing.
     let staged = StagedDir::create(&args.out, &run_folder_name())?;
 
     let mut stages = Stages::default();
     let machine = stages.run(StageName::Detect, || Ok(detect()));
+    // The user's program first: one that fails ends the run before the machine's stages.
+    let program = match &study {
+        Some(options) => {
+            match stages.run(StageName::Program, || {
+                study_program(&staged, options, budget.for_stage(StageName::Program))
+            }) {
+                Fact::Known(study) => Some(study),
+                Fact::Unknown(why) => return Err(program_failure(why)),
+            }
+        }
+        None => None,
+    };
     // The bench's naive field is the reference later stages check against.
     let mut reference = None;
     let bench = stages
@@ -107,9 +126,12 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
             profiles: profiles.as_ref(),
             mpi: mpi.as_ref(),
             gpu: gpu.as_ref(),
-            program: Fact::unknown(
-                "no program of yours was profiled (run `hpc-advisor profile -- CMD`)",
-            ),
+            program: Fact::unknown(match &program {
+                None => "no program of yours was studied (`hpc-advisor analyse -- CMD`)",
+                Some(_) => {
+                    "this plan is the reference kernel's; your program has its own (`program`)"
+                }
+            }),
         });
         let recommendation = advise(&facts);
         Ok((facts, recommendation))
@@ -119,7 +141,9 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
             "the advise stage cannot fail once detection ran"
         ));
     };
-    let artefacts = profile_artefacts(profiles.known());
+    let program = program.map(|study| program_section(&facts, study));
+    let mut artefacts = profile_artefacts(profiles.known());
+    artefacts.extend(program.as_ref().map_or_else(Vec::new, program_artefacts));
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -143,6 +167,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         gpu,
         facts,
         recommendation,
+        program,
         stages: stages.into_vec(),
         artefacts,
     };
@@ -155,6 +180,160 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         .lock()
         .write_all(crate::report::terminal::render(&report, &folder).as_bytes())?;
     disagreements_as_error(&report)
+}
+
+/// The validated options of `analyse -- CMD`, or `None` without a command.
+fn study_options(args: &AnalyseArgs) -> anyhow::Result<Option<StudyOptions>> {
+    if args.command.is_empty() {
+        return Ok(None);
+    }
+    let has_placeholder = args.command.iter().any(|w| w.contains(SIZE_PLACEHOLDER));
+    let sizes = match &args.sizes {
+        Some(text) => {
+            let sizes = parse_sizes(text).map_err(|e| {
+                user_error(e, "give two or more sizes, e.g. --sizes 1000,2000,4000")
+            })?;
+            if !has_placeholder {
+                return Err(user_error(
+                    format!("--sizes is given but the command has no {SIZE_PLACEHOLDER}"),
+                    format!(
+                        "put {SIZE_PLACEHOLDER} where your program takes its size: \
+                         `analyse --sizes {text} -- python3 fit.py --points {SIZE_PLACEHOLDER}`"
+                    ),
+                ));
+            }
+            sizes
+        }
+        None if has_placeholder => {
+            return Err(user_error(
+                format!("the command contains {SIZE_PLACEHOLDER} but no --sizes were given"),
+                "give the sizes to substitute, e.g. --sizes 1000,2000,4000",
+            ));
+        }
+        None => Vec::new(),
+    };
+    if args.runs == Some(0) {
+        return Err(user_error(
+            "--runs 0 would not run your program",
+            "give 3 or more runs for a spread (--runs 5), or leave it out",
+        ));
+    }
+    if let Some(order) = args.expected_order
+        && !(order.is_finite() && order > 0.0 && order <= 10.0)
+    {
+        return Err(user_error(
+            format!("--expected-order {order} is not an exponent between 0 and 10"),
+            "1 for linear, 2 for quadratic, 1.5 for n^1.5; leave it out if you do not know",
+        ));
+    }
+    if args.items == Some(0) {
+        return Err(user_error(
+            "--items 0: there is no work to split",
+            "give how many independent work items you have, e.g. --items 200",
+        ));
+    }
+    if let Some(variable) = &args.threads_env
+        && (variable.is_empty()
+            || variable.starts_with(|c: char| c.is_ascii_digit())
+            || !variable
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(user_error(
+            format!("--threads-env `{variable}` is not an environment variable name"),
+            "name the variable your program reads its thread count from, e.g. OMP_NUM_THREADS",
+        ));
+    }
+    let cores = usable_cores();
+    Ok(Some(StudyOptions {
+        command: args.command.clone(),
+        runs: args.runs,
+        stability_seconds: 0.0,
+        threads_variable: args.threads_env.clone(),
+        thread_counts: thread_counts(cores, cores)
+            .into_iter()
+            .filter(|&n| n <= cores)
+            .collect(),
+        sizes,
+        expected_order: args.expected_order,
+        items: args.items,
+        sample_stacks: !args.no_stacks,
+    }))
+}
+
+/// Runs the study of the user's program, its flamegraph into `flamegraphs/`.
+fn study_program(
+    staged: &StagedDir,
+    options: &StudyOptions,
+    seconds: f64,
+) -> Result<ProgramStudyRecord, StageEnd> {
+    let options = StudyOptions {
+        stability_seconds: seconds,
+        ..options.clone()
+    };
+    let failed = |e: anyhow::Error| StageEnd::Failed(format!("{e:#}"));
+    let scratch = staged.path().join(".scratch");
+    std::fs::create_dir(&scratch)
+        .map_err(|e| StageEnd::Failed(format!("cannot create {}: {e}", scratch.display())))?;
+    let studied = study(&options, &scratch, &mut |step| eprintln!("program: {step}"));
+    std::fs::remove_dir_all(&scratch)
+        .map_err(|e| StageEnd::Failed(format!("cannot remove {}: {e}", scratch.display())))?;
+    let (mut record, stacks) = studied.map_err(|e| StageEnd::Failed(e.to_string()))?;
+    if let Some(stacks) = &stacks {
+        let drawn = save_command_flamegraph(
+            staged,
+            FLAMEGRAPHS,
+            &record.studied_command,
+            stacks,
+            &record.sampling,
+        )
+        .map_err(failed)?;
+        record.folded_file = Some(drawn.folded_file);
+        record.flamegraph_file = Some(drawn.flamegraph_file);
+        record.hotspots = drawn.hotspots;
+    }
+    Ok(record)
+}
+
+/// A program that could not be studied ends the run: its plan is what the user asked for.
+fn program_failure(why: String) -> anyhow::Error {
+    user_error(
+        format!("your program could not be studied: {why}"),
+        "make the command succeed on its own first (run it as given after `--`), then analyse it",
+    )
+}
+
+/// The program's section: the run's facts with the program's answers, and the plan from them.
+fn program_section(facts: &crate::advise::Facts, study: ProgramStudyRecord) -> ProgramSection {
+    let mut program_facts = facts.clone();
+    program_facts.program = Fact::Known(user_program(&study));
+    let recommendation = advise(&program_facts);
+    ProgramSection {
+        study,
+        facts: program_facts,
+        recommendation,
+    }
+}
+
+fn program_artefacts(program: &ProgramSection) -> Vec<Artefact> {
+    let study = &program.study;
+    let shown = study.studied_command.join(" ");
+    let mut artefacts = Vec::new();
+    if let Some(file) = &study.flamegraph_file {
+        artefacts.push(Artefact {
+            path: file.clone(),
+            kind: ArtefactKind::Flamegraph,
+            description: format!("flamegraph of your program `{shown}`"),
+        });
+    }
+    if let Some(file) = &study.folded_file {
+        artefacts.push(Artefact {
+            path: file.clone(),
+            kind: ArtefactKind::FoldedStacks,
+            description: format!("folded stacks of your program `{shown}`"),
+        });
+    }
+    artefacts
 }
 
 /// Detection, with the adapters the GPU backend can compute on.
@@ -457,6 +636,7 @@ mod tests {
             gpu: Fact::unknown("not run in this test"),
             recommendation: advise(&facts),
             facts,
+            program: None,
             stages: Vec::new(),
             artefacts: Vec::new(),
         }

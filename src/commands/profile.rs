@@ -17,6 +17,7 @@ use crate::error::user_error;
 use crate::output::{StagedDir, run_folder_name};
 use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
 use crate::profile::flamegraph;
+use crate::profile::folded::FoldedStacks;
 use crate::profile::hotspots::{Hotspot, Workload, hotspots};
 use crate::profile::memory;
 use crate::profile::record::{
@@ -385,7 +386,7 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
         "running {} (measuring time and memory)",
         args.command.join(" ")
     );
-    let facts = external::measure_command(&args.command).map_err(command_failure)?;
+    let facts = external::measure_command(&args.command, &[]).map_err(command_failure)?;
     let (stacks, sampling) = if args.no_stacks {
         (None, StackSampling::Skipped)
     } else {
@@ -406,40 +407,67 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
         flamegraph_file: None,
     };
     if let Some(stacks) = &stacks {
-        let base = command_file_stem(program);
-        let tool = match &record.stacks {
-            StackSampling::Sampled { tool } => tool.as_str(),
-            _ => "sampler",
-        };
-        let drawing = Instant::now();
-        let svg = flamegraph::draw(
-            stacks,
-            &args.command.join(" "),
-            &format!(
-                "{} samples by {tool}; widths are shares of samples",
-                stacks.total()
-            ),
-        )
-        .context("drawing the flamegraph of the command")?;
-        eprintln!(
-            "drew {base}.svg from {} samples in {:.1} ms",
-            stacks.total(),
-            drawing.elapsed().as_secs_f64() * 1e3
-        );
-        let folded_file = format!("{base}.folded");
-        let flamegraph_file = format!("{base}.svg");
-        staged.write(&folded_file, stacks.to_text().as_bytes())?;
-        staged.write(&flamegraph_file, &svg)?;
-        record.hotspots = hotspots(stacks, HOTSPOT_ROWS, None);
-        record.folded_file = Some(folded_file);
-        record.flamegraph_file = Some(flamegraph_file);
+        let drawn = save_command_flamegraph(&staged, "", &args.command, stacks, &record.stacks)?;
+        record.folded_file = Some(drawn.folded_file);
+        record.flamegraph_file = Some(drawn.flamegraph_file);
+        record.hotspots = drawn.hotspots;
     }
     staged.write("profile.json", &serde_json::to_vec_pretty(&record)?)?;
     let folder = staged.commit()?;
     print_command_profile(&mut io::stdout().lock(), &record, &folder)
 }
 
-fn command_failure(error: CommandError) -> anyhow::Error {
+/// The files and hotspots drawn from a command's sampled stacks.
+pub struct DrawnCommandProfile {
+    pub folded_file: String,
+    pub flamegraph_file: String,
+    pub hotspots: Vec<Hotspot>,
+}
+
+/// Draws the flamegraph of a command's stacks and writes it with the folded stacks into
+/// `staged` under `prefix` (a folder like `flamegraphs/`, or empty).
+pub fn save_command_flamegraph(
+    staged: &StagedDir,
+    prefix: &str,
+    command: &[String],
+    stacks: &FoldedStacks,
+    sampling: &StackSampling,
+) -> anyhow::Result<DrawnCommandProfile> {
+    let base = format!(
+        "{prefix}{}",
+        command_file_stem(command.first().map_or("command", String::as_str))
+    );
+    let tool = match sampling {
+        StackSampling::Sampled { tool } => tool.as_str(),
+        _ => "sampler",
+    };
+    let drawing = Instant::now();
+    let svg = flamegraph::draw(
+        stacks,
+        &command.join(" "),
+        &format!(
+            "{} samples by {tool}; widths are shares of samples",
+            stacks.total()
+        ),
+    )
+    .context("drawing the flamegraph of the command")?;
+    eprintln!(
+        "drew {base}.svg from {} samples in {:.1} ms",
+        stacks.total(),
+        drawing.elapsed().as_secs_f64() * 1e3
+    );
+    let folded_file = format!("{base}.folded");
+    let flamegraph_file = format!("{base}.svg");
+    staged.write(&folded_file, stacks.to_text().as_bytes())?;
+    staged.write(&flamegraph_file, &svg)?;
+    Ok(DrawnCommandProfile {
+        folded_file,
+        flamegraph_file,
+        hotspots: hotspots(stacks, HOTSPOT_ROWS, None),
+    })
+}
+
+pub fn command_failure(error: CommandError) -> anyhow::Error {
     let hint = match &error {
         CommandError::Empty => {
             "give the command after `--`, e.g. `hpc-advisor profile -- ./my_program input`"

@@ -52,12 +52,19 @@ pub struct ProgramFacts {
     pub system_seconds: f64,
     /// Cores busy on average: (user + system) / wall. 1.0 is one core fully used.
     pub cpu_utilisation: f64,
-    /// Peak resident set size of the command (the largest of it and its waited-for children).
+    /// Peak resident set size of the command's own process (`VmHWM` read while it ran; `wait4`'s
+    /// figure, which counts the spawning process's memory, only for a command too brief to read).
     pub peak_rss_bytes: u64,
     /// Times the command gave up the CPU to wait (I/O, sleep, locks).
     pub voluntary_context_switches: u64,
     /// Times the scheduler took the CPU away (time slice over, more runnable threads than cores).
     pub involuntary_context_switches: u64,
+    /// Bytes read from storage (`ru_inblock` in 512-byte blocks; page-cache hits do not count).
+    #[serde(default)]
+    pub storage_read_bytes: u64,
+    /// Bytes written to storage (`ru_oublock` in 512-byte blocks).
+    #[serde(default)]
+    pub storage_written_bytes: u64,
     pub character: ProgramCharacter,
 }
 
@@ -155,9 +162,63 @@ fn describe_status(status: libc::c_int) -> Option<String> {
     }
 }
 
-/// Waits for `child` and returns its raw status and resource usage.
-fn wait_with_usage(child: &Child) -> io::Result<(libc::c_int, libc::rusage)> {
+/// How often the peak resident set of a running command is read from `/proc`.
+const PEAK_RSS_POLL: Duration = Duration::from_millis(5);
+
+/// The peak resident set (`VmHWM`) of a running process, in bytes.
+fn peak_resident_bytes(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Waits for `child` and returns its raw status, its resource usage, and its own peak
+/// resident set as read from `/proc` while it ran.
+///
+/// `wait4`'s `ru_maxrss` is no use for the command itself: a child spawned by
+/// vfork shares the spawning process's memory until it executes, and Linux
+/// keeps that high-water mark across the exec, so a command started by a large
+/// process reports the large process's memory. The new image's own `VmHWM` is
+/// read every [`PEAK_RSS_POLL`] until the child exits, and the child is reaped
+/// only after the polling stopped, so its pid cannot have been reused.
+fn wait_with_usage(child: &Child) -> io::Result<(libc::c_int, libc::rusage, Option<u64>)> {
     let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
+    let mut peak = None;
+    loop {
+        if let Some(now) = peak_resident_bytes(child.id()) {
+            peak = peak.max(Some(now));
+        }
+        // SAFETY: an all-zero `siginfo_t` is a valid value of this plain C struct.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is valid and writable; WNOWAIT leaves the child unreaped.
+        let waited = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if waited != 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        // SAFETY: waitid filled `info`; a zero pid means the child has not exited yet.
+        if unsafe { info.si_pid() } != 0 {
+            break;
+        }
+        std::thread::sleep(PEAK_RSS_POLL);
+    }
+    let (status, usage) = reap_with_usage(pid)?;
+    Ok((status, usage, peak))
+}
+
+/// Reaps the exited child `pid` and returns its raw status and resource usage.
+fn reap_with_usage(pid: libc::pid_t) -> io::Result<(libc::c_int, libc::rusage)> {
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -190,19 +251,28 @@ fn output_to_stderr() -> Stdio {
         .unwrap_or_else(|_| Stdio::null())
 }
 
-/// Runs `command` once and measures it. A command that fails is an error (with its wall time).
-pub fn measure_command(command: &[String]) -> Result<ProgramFacts, CommandError> {
+/// Bytes in one block of `ru_inblock` and `ru_oublock`.
+const RUSAGE_BLOCK_BYTES: u64 = 512;
+
+/// Runs `command` once with `environment` added and measures it. A command that fails is an
+/// error (with its wall time).
+pub fn measure_command(
+    command: &[String],
+    environment: &[(String, String)],
+) -> Result<ProgramFacts, CommandError> {
     let (program, arguments) = command.split_first().ok_or(CommandError::Empty)?;
     let started = Instant::now();
     let child = Command::new(program)
         .args(arguments)
+        .envs(environment.iter().map(|(k, v)| (k, v)))
         .stdout(output_to_stderr())
         .spawn()
         .map_err(|e| spawn_error(program, e))?;
-    let (status, usage) = wait_with_usage(&child).map_err(|source| CommandError::Wait {
-        program: program.clone(),
-        source,
-    })?;
+    let (status, usage, own_peak) =
+        wait_with_usage(&child).map_err(|source| CommandError::Wait {
+            program: program.clone(),
+            source,
+        })?;
     let wall = started.elapsed().as_secs_f64();
     if let Some(status) = describe_status(status) {
         return Err(CommandError::Failed {
@@ -220,9 +290,11 @@ pub fn measure_command(command: &[String]) -> Result<ProgramFacts, CommandError>
         user_seconds: user,
         system_seconds: system,
         cpu_utilisation,
-        peak_rss_bytes: max_rss_bytes(usage.ru_maxrss),
+        peak_rss_bytes: own_peak.unwrap_or_else(|| max_rss_bytes(usage.ru_maxrss)),
         voluntary_context_switches: u64::try_from(usage.ru_nvcsw).unwrap_or(0),
         involuntary_context_switches: u64::try_from(usage.ru_nivcsw).unwrap_or(0),
+        storage_read_bytes: u64::try_from(usage.ru_inblock).unwrap_or(0) * RUSAGE_BLOCK_BYTES,
+        storage_written_bytes: u64::try_from(usage.ru_oublock).unwrap_or(0) * RUSAGE_BLOCK_BYTES,
         character: ProgramCharacter::from_usage(
             cpu_utilisation,
             u64::try_from(usage.ru_nvcsw).unwrap_or(0),
@@ -457,7 +529,7 @@ fn first_lines(log: &Path) -> String {
 }
 
 /// A Python interpreter (by its name), or an executable script whose `#!` line names one.
-fn is_python(runner: &Runner, program: &str) -> bool {
+pub fn is_python(runner: &Runner, program: &str) -> bool {
     let named_python = Path::new(program)
         .file_name()
         .and_then(OsStr::to_str)
@@ -503,7 +575,7 @@ mod tests {
 
     #[test]
     fn a_sleeping_command_keeps_no_core_busy() {
-        let facts = measure_command(&command(&["sh", "-c", "sleep 0.2"])).unwrap();
+        let facts = measure_command(&command(&["sh", "-c", "sleep 0.2"]), &[]).unwrap();
         assert!(facts.wall_seconds >= 0.2, "{facts:?}");
         assert!(facts.cpu_utilisation < IO_BOUND_BELOW_CORES, "{facts:?}");
         assert_eq!(facts.character, ProgramCharacter::IoBound);
@@ -512,12 +584,12 @@ mod tests {
 
     #[test]
     fn failing_and_missing_commands_are_errors() {
-        match measure_command(&command(&["sh", "-c", "exit 3"])) {
+        match measure_command(&command(&["sh", "-c", "exit 3"]), &[]) {
             Err(CommandError::Failed { status, .. }) => assert_eq!(status, "exit status 3"),
             other => panic!("expected a failure, got {other:?}"),
         }
         assert!(matches!(
-            measure_command(&command(&["hpc-advisor-no-such-command"])),
+            measure_command(&command(&["hpc-advisor-no-such-command"]), &[]),
             Err(CommandError::Spawn { .. })
         ));
     }

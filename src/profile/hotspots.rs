@@ -94,6 +94,25 @@ impl Workload {
     }
 }
 
+/// Functions holding more than this share of the samples lie on one call path.
+pub const HOT_PATH_SHARE: f64 = 0.5;
+
+/// The hotspot to optimise first: the deepest function on the hot path, not the drivers above
+/// it (which hold every sample).
+///
+/// Every function holding over [`HOT_PATH_SHARE`] of the samples lies on one
+/// call path, and the one with the smallest share of those is the deepest.
+/// Without such a path, the function with the largest share.
+pub fn hottest_on_path<'a>(
+    candidates: impl Iterator<Item = &'a Hotspot> + Clone,
+) -> Option<&'a Hotspot> {
+    candidates
+        .clone()
+        .filter(|h| h.inclusive_share > HOT_PATH_SHARE)
+        .min_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share))
+        .or_else(|| candidates.max_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share)))
+}
+
 /// One function's share of the samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hotspot {

@@ -5,12 +5,14 @@
 //! [`folded`] stacks, [`flamegraph`] draws them, [`hotspots`] ranks the
 //! functions and [`memory`] counts its heap use. For the user's own program,
 //! [`external`] measures the command as a child process and samples it with
-//! `perf` or `py-spy` when they are usable.
+//! `perf` or `py-spy` when they are usable, and [`program`] studies it for the
+//! decision tree (repeated runs, thread counts, sizes).
 
 pub mod external;
 pub mod flamegraph;
 pub mod folded;
 pub mod hotspots;
 pub mod memory;
+pub mod program;
 pub mod record;
 pub mod sampler;

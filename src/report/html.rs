@@ -13,7 +13,9 @@ use tabled::Tabled;
 use super::charts::{
     Roof, RooflinePoint, ScalingPoint, SpeedupBar, roofline_chart, scaling_chart, speedup_chart,
 };
-use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
+use super::program::program_figures;
+use super::{ProgramSection, Report, failed_stages, gpu_summary, headline, mpi_summary};
+use crate::advise::Recommendation;
 use crate::advise::render::{
     answer_text, crossover_text, evidence_text, plan_heading, step_fields, step_gain_text,
 };
@@ -61,7 +63,10 @@ summary { cursor: pointer; font-weight: 600; }
 /// The whole report as one HTML page; fails only if a chart cannot be drawn.
 pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
     let mut body = String::new();
-    advice(&mut body, report);
+    if let Some(program) = &report.program {
+        your_program(&mut body, program);
+    }
+    advice(&mut body, &report.recommendation, "");
     match &report.bench {
         Fact::Known(bench) => {
             ladder(&mut body, bench)?;
@@ -75,7 +80,7 @@ pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
             );
         }
     }
-    path(&mut body, report);
+    path(&mut body, &report.recommendation, "");
     flamegraphs(&mut body, report, folder);
     distributed(&mut body, report);
     machine(&mut body, report);
@@ -104,12 +109,13 @@ pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
 }
 
 /// The verdict, the plan with each step's own gain, the confidence, the ruled-out options, the crossover.
-fn advice(out: &mut String, report: &Report) {
-    let r = &report.recommendation;
+///
+/// `id` prefixes the sections' ids (`program-` for the user's program's plan).
+fn advice(out: &mut String, r: &Recommendation, id: &str) {
     let plan = &r.plan;
     let _ = writeln!(
         out,
-        "<section id=\"verdict\"><h2>Verdict</h2><p class=\"verdict\">{}</p>",
+        "<section id=\"{id}verdict\"><h2>Verdict</h2><p class=\"verdict\">{}</p>",
         escape(&plan.verdict)
     );
     if let Some(remedy) = &plan.confidence.remedy {
@@ -126,7 +132,7 @@ fn advice(out: &mut String, report: &Report) {
     let _ = writeln!(out, "</section>");
     let _ = writeln!(
         out,
-        "<section id=\"plan\"><h2>{}</h2>",
+        "<section id=\"{id}plan\"><h2>{}</h2>",
         escape(&plan_heading(plan))
     );
     if plan.steps.is_empty() {
@@ -177,13 +183,31 @@ fn advice(out: &mut String, report: &Report) {
     let _ = writeln!(out, "</section>");
 }
 
-/// The decision path with the evidence behind each answer.
-fn path(out: &mut String, report: &Report) {
+/// The user's program first: what was measured of it, its plan and its path.
+fn your_program(out: &mut String, program: &ProgramSection) {
     let _ = writeln!(
         out,
-        "<section id=\"path\"><h2>Path through the decision tree</h2><ol class=\"path\">"
+        "<section id=\"program\"><h2>Your program</h2><dl class=\"program\">"
     );
-    for step in &report.recommendation.path {
+    for (label, text) in program_figures(&program.study) {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(label), escape(&text));
+    }
+    let _ = writeln!(out, "</dl></section>");
+    advice(out, &program.recommendation, "program-");
+    path(out, &program.recommendation, "program-");
+    let _ = writeln!(
+        out,
+        "<h2 id=\"kernel\">The reference kernel on this machine</h2>"
+    );
+}
+
+/// The decision path with the evidence behind each answer.
+fn path(out: &mut String, recommendation: &Recommendation, id: &str) {
+    let _ = writeln!(
+        out,
+        "<section id=\"{id}path\"><h2>Path through the decision tree</h2><ol class=\"path\">"
+    );
+    for step in &recommendation.path {
         let _ = write!(
             out,
             "<li><code>{}</code> {}<br/><span class=\"answer\">{}</span>",

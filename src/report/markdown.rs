@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::program::program_figures;
 use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
 use crate::advise::render;
 use crate::bench::tables::{
@@ -19,14 +20,18 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "{}\n", headline(report));
     let _ = writeln!(out, "- problem: {}\n", report.run.problem);
 
-    // The advice first, one heading level down from its own document.
-    for line in render::markdown(&report.recommendation).lines() {
-        if line.starts_with('#') {
-            let _ = writeln!(out, "#{line}");
-        } else {
-            let _ = writeln!(out, "{line}");
+    if let Some(program) = &report.program {
+        let _ = writeln!(out, "## Your program\n");
+        let _ = writeln!(out, "| measured | |\n|---|---|");
+        for (label, text) in program_figures(&program.study) {
+            let _ = writeln!(out, "| {label} | {} |", render::cell(&text));
         }
+        let _ = writeln!(out);
+        push_shifted(&mut out, &render::markdown(&program.recommendation), "##");
+        let _ = writeln!(out, "\n## The reference kernel on this machine\n");
     }
+    // The advice first, one heading level down from its own document.
+    push_shifted(&mut out, &render::markdown(&report.recommendation), "#");
 
     let _ = writeln!(out, "\n## The ladder\n");
     match &report.bench {
@@ -141,4 +146,15 @@ pub fn render(report: &Report) -> String {
         );
     }
     out
+}
+
+/// Appends `markdown` with every heading moved down by `deeper` (`#` per level).
+fn push_shifted(out: &mut String, markdown: &str, deeper: &str) {
+    for line in markdown.lines() {
+        if line.starts_with('#') {
+            let _ = writeln!(out, "{deeper}{line}");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
 }

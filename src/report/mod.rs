@@ -4,11 +4,13 @@ pub mod charts;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod program;
 pub mod terminal;
 
 pub use model::{
-    Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, READABLE_FACTS_OF_REPORT_VERSIONS,
-    REPORT_SCHEMA_VERSION, Report, RunSummary, Stage, StageOutcome,
+    Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, ProgramSection,
+    READABLE_FACTS_OF_REPORT_VERSIONS, REPORT_SCHEMA_VERSION, Report, RunSummary, Stage,
+    StageOutcome,
 };
 
 use anyhow::Context;

@@ -12,6 +12,7 @@ use crate::advise::{Facts, Recommendation};
 use crate::bench::BenchReport;
 use crate::detect::Machine;
 use crate::fact::Fact;
+use crate::profile::program::ProgramStudyRecord;
 use crate::profile::record::VariantProfilesRecord;
 
 /// The version of the report format this build reads and writes.
@@ -48,10 +49,24 @@ pub struct Report {
     /// The facts the advisor read, derived from the sections above.
     pub facts: Facts,
     pub recommendation: Recommendation,
+    /// Your own program (`analyse -- CMD`): what was measured of it and its own plan.
+    #[serde(default)]
+    pub program: Option<ProgramSection>,
     /// Each stage of the run, in order, with how it ended.
     pub stages: Vec<Stage>,
     /// Files of the run folder, relative to it.
     pub artefacts: Vec<Artefact>,
+}
+
+/// The user's program in the report: the study, the facts the tree read for it, its plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSection {
+    pub study: ProgramStudyRecord,
+    /// The run's facts with the program's own answers in place of the reference kernel's
+    /// (`program.study`); `advise --facts` on them gives the same plan.
+    pub facts: Facts,
+    pub recommendation: Recommendation,
 }
 
 /// How the run was asked for.

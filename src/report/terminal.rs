@@ -5,7 +5,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Report, failed_stages, headline};
+use super::program::program_figures;
+use super::{ProgramSection, Report, failed_stages, headline};
+use crate::advise::Recommendation;
 use crate::advise::render::{answer_text, plan_heading, plan_terminal};
 use crate::bench::runner::Outcome;
 use crate::bench::tables::{TableStyle, ladder_caption, ladder_summary_table};
@@ -16,6 +18,10 @@ pub fn render(report: &Report, folder: &Path) -> String {
     let mut out = String::new();
     let recommendation = &report.recommendation;
     let _ = writeln!(out, "{}\n", headline(report));
+    if let Some(program) = &report.program {
+        your_program(&mut out, program);
+        let _ = writeln!(out, "The reference kernel on this machine\n");
+    }
     let _ = writeln!(out, "{}\n", recommendation.plan.verdict);
     let _ = writeln!(out, "{}", plan_heading(&recommendation.plan));
     out.push_str(&plan_terminal(&recommendation.plan, false));
@@ -36,20 +42,7 @@ pub fn render(report: &Report, folder: &Path) -> String {
         }
     }
     let _ = writeln!(out, "\nPath through the decision tree");
-    let width = recommendation
-        .path
-        .iter()
-        .map(|step| step.node.len())
-        .max()
-        .unwrap_or(0);
-    for step in &recommendation.path {
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {}",
-            step.node,
-            answer_text(&step.answer)
-        );
-    }
+    path(&mut out, recommendation);
     let failed = failed_stages(report);
     if !failed.is_empty() {
         let _ = writeln!(out, "\nStages that did not complete");
@@ -68,4 +61,44 @@ pub fn render(report: &Report, folder: &Path) -> String {
         let _ = writeln!(out, "  {:<width$}  {}", artefact.path, artefact.description);
     }
     out
+}
+
+/// Each visited node and its answer, aligned.
+fn path(out: &mut String, recommendation: &Recommendation) {
+    let width = recommendation
+        .path
+        .iter()
+        .map(|step| step.node.len())
+        .max()
+        .unwrap_or(0);
+    for step in &recommendation.path {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}",
+            step.node,
+            answer_text(&step.answer)
+        );
+    }
+}
+
+/// The user's program first: its verdict and plan, its figures, its path through the tree.
+fn your_program(out: &mut String, program: &ProgramSection) {
+    let plan = &program.recommendation.plan;
+    let _ = writeln!(out, "Your program\n");
+    let _ = writeln!(out, "{}\n", plan.verdict);
+    let _ = writeln!(out, "{}", plan_heading(plan));
+    out.push_str(&plan_terminal(plan, false));
+    let _ = writeln!(out);
+    let figures = program_figures(&program.study);
+    let width = figures
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    for (label, text) in figures {
+        let _ = writeln!(out, "  {label:<width$}  {text}");
+    }
+    let _ = writeln!(out, "\n  Path through the decision tree for your program");
+    path(out, &program.recommendation);
+    let _ = writeln!(out);
 }
