@@ -290,7 +290,6 @@ fn study_program(
         .map_err(failed)?;
         record.folded_file = Some(drawn.folded_file);
         record.flamegraph_file = Some(drawn.flamegraph_file);
-        record.hotspots = drawn.hotspots;
     }
     Ok(record)
 }

@@ -18,7 +18,7 @@ use crate::output::{StagedDir, run_folder_name};
 use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
 use crate::profile::flamegraph;
 use crate::profile::folded::FoldedStacks;
-use crate::profile::hotspots::{Hotspot, Workload, hotspots};
+use crate::profile::hotspots::{HOTSPOT_ROWS, Hotspot, Workload, hotspots};
 use crate::profile::memory;
 use crate::profile::record::{
     CommandProfileRecord, DifferentialRecord, MemoryFigures, OverheadFigures, SamplingFigures,
@@ -27,9 +27,6 @@ use crate::profile::record::{
 use crate::profile::sampler::{
     OUTSIDE_KERNEL, ProfileError, VariantProfile, run_sampled, run_unsampled,
 };
-
-/// Rows of the hotspot table: this many by self share, and as many by inclusive share.
-const HOTSPOT_ROWS: usize = 10;
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     match (&args.variant, args.command.is_empty()) {
@@ -402,7 +399,10 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
         facts,
         stacks: sampling,
         samples: stacks.as_ref().map(|s| s.total()),
-        hotspots: Vec::new(),
+        hotspots: stacks
+            .as_ref()
+            .map(|s| hotspots(s, HOTSPOT_ROWS, None))
+            .unwrap_or_default(),
         folded_file: None,
         flamegraph_file: None,
     };
@@ -410,18 +410,16 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
         let drawn = save_command_flamegraph(&staged, "", &args.command, stacks, &record.stacks)?;
         record.folded_file = Some(drawn.folded_file);
         record.flamegraph_file = Some(drawn.flamegraph_file);
-        record.hotspots = drawn.hotspots;
     }
     staged.write("profile.json", &serde_json::to_vec_pretty(&record)?)?;
     let folder = staged.commit()?;
     print_command_profile(&mut io::stdout().lock(), &record, &folder)
 }
 
-/// The files and hotspots drawn from a command's sampled stacks.
+/// The files drawn from a command's sampled stacks.
 pub struct DrawnCommandProfile {
     pub folded_file: String,
     pub flamegraph_file: String,
-    pub hotspots: Vec<Hotspot>,
 }
 
 /// Draws the flamegraph of a command's stacks and writes it with the folded stacks into
@@ -463,7 +461,6 @@ pub fn save_command_flamegraph(
     Ok(DrawnCommandProfile {
         folded_file,
         flamegraph_file,
-        hotspots: hotspots(stacks, HOTSPOT_ROWS, None),
     })
 }
 

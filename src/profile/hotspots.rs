@@ -94,6 +94,9 @@ impl Workload {
     }
 }
 
+/// Rows of a hotspot table: this many by self share, and as many by inclusive share.
+pub const HOTSPOT_ROWS: usize = 10;
+
 /// Functions holding more than this share of the samples lie on one call path.
 pub const HOT_PATH_SHARE: f64 = 0.5;
 

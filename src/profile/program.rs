@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::external::{self, CommandError, ProgramFacts, StackSampling};
 use super::folded::FoldedStacks;
+use super::hotspots::{HOTSPOT_ROWS, hotspots};
 use crate::bench::scaling::{amdahl_serial_fraction, growth_exponent, karp_flatt};
 use crate::bench::stats::{median, median_absolute_deviation};
 use crate::detect::run::Runner;
@@ -236,7 +237,10 @@ pub fn study(
         run_spread,
         samples: stacks.as_ref().map(|s| s.total()),
         sampling,
-        hotspots: Vec::new(),
+        hotspots: stacks
+            .as_ref()
+            .map(|s| hotspots(s, HOTSPOT_ROWS, None))
+            .unwrap_or_default(),
         folded_file: None,
         flamegraph_file: None,
         scaling,
