@@ -287,6 +287,33 @@ fn this_machine_rules_out_the_software_gpu_with_its_measured_loss() {
 }
 
 #[test]
+fn options_left_undecided_are_not_called_not_worth_it() {
+    // Without the number of work items the tree cannot answer cores.split (decision-tree.md: the
+    // cores level starts from independent work), so threads, pools and independent runs are
+    // undecided: the verdict must not tell the reader they do not pay.
+    let mut facts = fixture("this-machine");
+    facts.problem.independent_items = Fact::unknown("not given: say how many with --items N");
+    let r = advise(&facts);
+    for option in ["threads", "process_pool", "independent_runs"] {
+        assert_eq!(
+            ruled_out(&r.plan, option).why,
+            RuledOutWhy::Undecided,
+            "{option}"
+        );
+    }
+    assert!(!ids(&r.plan).contains(&"threads"), "{:?}", ids(&r.plan));
+    let verdict = &r.plan.verdict;
+    let (_, not_worth) = verdict.split_once("Not worth it here: ").unwrap();
+    let (not_worth, undecided) = not_worth
+        .split_once(" Not decided, for want of a fact: ")
+        .unwrap();
+    assert!(!not_worth.contains("threads"), "{verdict}");
+    assert!(not_worth.contains("the GPU"), "{verdict}");
+    assert!(undecided.contains("threads"), "{verdict}");
+    assert!(undecided.contains("a process pool"), "{verdict}");
+}
+
+#[test]
 fn the_total_of_a_plan_on_the_ladder_is_the_ladder_speedup() {
     for (name, best) in [
         ("this-machine", "threads+simd"),

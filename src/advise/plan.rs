@@ -786,13 +786,24 @@ fn verdict(
         .filter(|t| matches!(t.gain, GainRule::Marginal(_)))
         .map(|t| t.id)
         .collect();
-    let not_here: Vec<&str> = ruled_out
-        .iter()
-        .filter(|r| measurable.contains(&r.option.as_str()))
-        .map(|r| r.name.as_str())
-        .collect();
+    let measured_out = |undecided: bool| -> Vec<&str> {
+        ruled_out
+            .iter()
+            .filter(|r| measurable.contains(&r.option.as_str()))
+            .filter(|r| (r.why == RuledOutWhy::Undecided) == undecided)
+            .map(|r| r.name.as_str())
+            .collect()
+    };
+    let not_here = measured_out(false);
     if !not_here.is_empty() {
         out.push_str(&format!(" Not worth it here: {}.", not_here.join(", ")));
+    }
+    let undecided = measured_out(true);
+    if !undecided.is_empty() {
+        out.push_str(&format!(
+            " Not decided, for want of a fact: {} (see why below).",
+            undecided.join(", ")
+        ));
     }
     out
 }
