@@ -41,6 +41,22 @@ pub enum Command {
     /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Run one rank of your MPI program measured or sampled (started by `analyse -- mpirun ...`).
+    #[command(hide = true)]
+    RankProbe(RankProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RankProbeArgs {
+    /// Folder the rank's record is written into (`rank-N.measured.json`, `rank-N.sampled.json`).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Sample the rank's stacks instead of measuring its run.
+    #[arg(long)]
+    pub sample: bool,
+    /// The rank's program and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Advise(args) => commands::advise::run(&args),
         Command::Analyse(args) => commands::analyse::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
+        Command::RankProbe(args) => profile::ranks::probe(&args.dir, args.sample, &args.command),
         Command::Detect(args) => commands::detect::run(&args),
         Command::Profile(args) => commands::profile::run(&args),
         Command::Bench(args) => commands::bench::run(&args),

@@ -28,10 +28,22 @@ fn options(command: &[&str]) -> StudyOptions {
         expected_order: None,
         items: None,
         sample_stacks: false,
+        probe_exe: PathBuf::from(env!("CARGO_BIN_EXE_hpc-advisor")),
     }
 }
 
+/// One study at a time: the programs' CPU shares and scaling are what the tests read, and
+/// two programs sharing the two cores would measure each other.
+static ONE_STUDY_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_STUDY_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn run_study(options: &StudyOptions) -> ProgramStudyRecord {
+    let _alone = alone();
     let scratch = tempfile::tempdir().unwrap();
     study(options, scratch.path(), &mut |step| eprintln!("{step}"))
         .unwrap()
@@ -210,6 +222,197 @@ fn py_spy_names_the_programs_own_function_as_the_hotspot() {
     assert!(hottest.source.contains("rows_energy"), "{}", hottest.source);
 }
 
+/// A Python that imports NumPy, or a printed reason (a failure when `HPC_REQUIRE_NUMPY` is set, as
+/// `.ci/run` sets it after installing tests/requirements.txt).
+fn python_with_numpy() -> Option<&'static str> {
+    let python = python()?;
+    let has_numpy = Process::new(python)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_numpy {
+        assert!(
+            std::env::var_os("HPC_REQUIRE_NUMPY").is_none(),
+            "NumPy was required (HPC_REQUIRE_NUMPY) but {python} cannot import it"
+        );
+        eprintln!("skipped: {python} cannot import numpy (pip install -r tests/requirements.txt)");
+    }
+    has_numpy.then_some(python)
+}
+
+fn test_program(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/programs")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn a_numpy_loop_is_cpu_bound_and_its_own_function_is_the_hotspot() {
+    let Some(python) = python_with_numpy() else {
+        return;
+    };
+    let script = test_program("numpy_loop.py");
+    let mut options = options(&[python, &script]);
+    options.sample_stacks = true;
+    let record = run_study(&options);
+    // Computing, not waiting: at least the CPU-bound threshold of one core.
+    assert!(
+        record.typical.cpu_utilisation >= 0.8,
+        "{:?}",
+        record.typical
+    );
+    assert_ne!(record.typical.character, ProgramCharacter::IoBound);
+    let (facts, recommendation) = advised(&record);
+    assert!(answer(&recommendation, "profile.program").contains("cores busy"));
+    assert!(!step_ids(&recommendation).contains(&"overlap_io"));
+    match &record.sampling {
+        StackSampling::Sampled { tool } if tool == "py-spy" => {
+            let hottest = facts.read(FactId::HottestShare).known().cloned().unwrap();
+            assert!(hottest.source.contains("relax"), "{}", hottest.source);
+        }
+        other => {
+            assert!(
+                std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
+                "py-spy was required (HPC_REQUIRE_PY_SPY) but: {other:?}"
+            );
+            eprintln!("skipped the hotspot check: py-spy did not sample: {other:?}");
+        }
+    }
+}
+
+#[test]
+fn a_threaded_blas_program_is_rerun_with_the_variable_its_script_names() {
+    let Some(python) = python_with_numpy() else {
+        return;
+    };
+    let script = test_program("blas_threads.py");
+    let mut options = options(&[python, &script]);
+    options.runs = Some(1);
+    options.thread_counts = vec![1, 2];
+    let record = run_study(&options);
+    let scaling = record.scaling.known().cloned().unwrap();
+    assert_eq!(scaling.variable, "OMP_NUM_THREADS");
+    assert!(
+        scaling.chosen_because.contains("blas_threads.py"),
+        "{}",
+        scaling.chosen_because
+    );
+    let threads: Vec<usize> = scaling.points.iter().map(|p| p.threads).collect();
+    assert_eq!(threads, [1, 2]);
+    // OpenBLAS obeyed OMP_NUM_THREADS=1: never more than one core busy (and a little start-up).
+    assert!(
+        scaling.points[0].cpu_utilisation < 1.15,
+        "{:?}",
+        scaling.points[0]
+    );
+    let (facts, recommendation) = advised(&record);
+    let speedup = facts.read(FactId::ThreadsSpeedup).known().cloned().unwrap();
+    assert!(
+        speedup.source.contains("OMP_NUM_THREADS=1..2"),
+        "{}",
+        speedup.source
+    );
+    let expected = scaling.points[0].wall_seconds / scaling.points[1].wall_seconds;
+    assert!((scaling.speedup - expected).abs() < 1e-12);
+    // Saturated or not, the node reads the program's own two-thread measurement.
+    let saturated = answer(&recommendation, "nodes.saturated");
+    assert!(saturated.contains("2 threads"), "{saturated}");
+    assert!(saturated.contains("on 2 cores"), "{saturated}");
+}
+
+/// `mpirun` and a Python with mpi4py, or a printed reason (a failure when `HPC_REQUIRE_MPI4PY`
+/// is set, as `.ci/run` sets it once Open MPI and mpi4py are installed).
+fn mpirun_with_mpi4py() -> Option<(&'static str, &'static str)> {
+    let python = python()?;
+    let has_mpi4py = Process::new(python)
+        .args(["-c", "import mpi4py"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let has_mpirun = Process::new("mpirun")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_mpi4py && has_mpirun {
+        return Some(("mpirun", python));
+    }
+    let why = format!("mpirun found: {has_mpirun}, mpi4py importable by {python}: {has_mpi4py}");
+    assert!(
+        std::env::var_os("HPC_REQUIRE_MPI4PY").is_none(),
+        "mpi4py under mpirun was required (HPC_REQUIRE_MPI4PY) but {why}"
+    );
+    eprintln!("skipped: {why}");
+    None
+}
+
+#[test]
+fn each_rank_of_an_mpi_program_is_measured_and_the_waiting_rank_found() {
+    let Some((mpirun, python)) = mpirun_with_mpi4py() else {
+        return;
+    };
+    let script = test_program("uneven_ranks.py");
+    let mut command = vec![mpirun, "-np", "2", "--oversubscribe"];
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.push("--allow-run-as-root");
+    }
+    command.extend([python, &script]);
+    let mut options = options(&command);
+    options.runs = Some(1);
+    options.sample_stacks = true;
+    let record = run_study(&options);
+    assert_eq!(record.profiled_command(), [python, script.as_str()]);
+    assert_eq!(record.language, "Python");
+    let ranks = record.ranks.known().cloned().unwrap();
+    let numbers: Vec<u32> = ranks.ranks.iter().map(|r| r.rank).collect();
+    assert_eq!(numbers, [0, 1]);
+    for rank in &ranks.ranks {
+        assert!(
+            rank.facts.wall_seconds > 0.0 && rank.facts.user_seconds > 0.0,
+            "{rank:?}"
+        );
+    }
+    let sampled_by_py_spy = ranks
+        .ranks
+        .iter()
+        .all(|r| matches!(&r.sampling, StackSampling::Sampled { tool } if tool == "py-spy"));
+    if !sampled_by_py_spy {
+        assert!(
+            std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
+            "py-spy was required but: {:?}",
+            ranks.ranks.iter().map(|r| &r.sampling).collect::<Vec<_>>()
+        );
+        eprintln!("skipped the stack checks: py-spy did not sample every rank");
+        return;
+    }
+    // Rank 0 works three times as long as rank 1, which waits for it in the barrier: rank 1's
+    // samples are mostly on the line that calls MPI, rank 0's mostly in `work`.
+    let share = |rank: usize| *ranks.ranks[rank].mpi_share.known().unwrap();
+    assert!(share(0) < 0.2, "rank 0 in MPI: {}", share(0));
+    assert!(share(1) > share(0) + 0.2, "rank 1 in MPI: {}", share(1));
+    let hottest = |rank: usize| {
+        let hotspots = &ranks.ranks[rank].hotspots;
+        hotspots
+            .iter()
+            .max_by_key(|h| h.self_samples)
+            .unwrap()
+            .function
+            .clone()
+    };
+    assert!(
+        hottest(0).starts_with("work (uneven_ranks.py"),
+        "{}",
+        hottest(0)
+    );
+    assert_eq!(ranks.imbalance_of, "CPU time outside MPI");
+    // Work 3 against 1 is 0.5 over the mean; start-up both pay lowers it, noise may too.
+    assert!(ranks.imbalance > 0.2, "imbalance {}", ranks.imbalance);
+    // The program's own profile is every rank's added together.
+    let rank_samples: u64 = ranks.ranks.iter().filter_map(|r| r.samples).sum();
+    assert_eq!(record.samples, Some(rank_samples));
+}
+
 fn hpc_advisor() -> Command {
     Command::cargo_bin("hpc-advisor").unwrap()
 }
@@ -222,6 +425,7 @@ fn entries(folder: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn analyse_with_a_command_reports_its_plan_beside_the_kernels() {
+    let _alone = alone();
     let out = tempfile::tempdir().unwrap();
     let assert = hpc_advisor()
         .args([

@@ -10,6 +10,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context;
 use hpc_kernels::gpu::selected_adapter;
 use hpc_kernels::scatter::variants::gpu::crossover;
 use hpc_kernels::scatter::variants::mpi::{ENABLE_HINT, linked_library_version};
@@ -38,6 +39,7 @@ use crate::output::{StagedDir, host_name, run_folder_name, utc_rfc3339};
 use crate::profile::program::{
     ProgramStudyRecord, SIZE_PLACEHOLDER, StudyOptions, parse_sizes, study,
 };
+use crate::profile::ranks::rank_file_prefix;
 use crate::profile::record::VariantProfilesRecord;
 use crate::profile::sampler::DEFAULT_FREQUENCY_HZ;
 use crate::report::{
@@ -258,6 +260,8 @@ fn study_options(args: &AnalyseArgs) -> anyhow::Result<Option<StudyOptions>> {
         expected_order: args.expected_order,
         items: args.items,
         sample_stacks: !args.no_stacks,
+        probe_exe: std::env::current_exe()
+            .context("finding this executable for the MPI ranks' probe")?,
     }))
 }
 
@@ -279,17 +283,26 @@ fn study_program(
     std::fs::remove_dir_all(&scratch)
         .map_err(|e| StageEnd::Failed(format!("cannot remove {}: {e}", scratch.display())))?;
     let (mut record, stacks) = studied.map_err(|e| StageEnd::Failed(e.to_string()))?;
-    if let Some(stacks) = &stacks {
-        let drawn = save_command_flamegraph(
-            staged,
-            FLAMEGRAPHS,
-            &record.studied_command,
-            stacks,
-            &record.sampling,
-        )
-        .map_err(failed)?;
+    let profiled = record.profiled_command().to_vec();
+    if let Some(whole) = &stacks.whole {
+        let drawn =
+            save_command_flamegraph(staged, FLAMEGRAPHS, &profiled, whole, &record.sampling)
+                .map_err(failed)?;
         record.folded_file = Some(drawn.folded_file);
         record.flamegraph_file = Some(drawn.flamegraph_file);
+    }
+    if let Fact::Known(ranks) = &mut record.ranks {
+        for (rank, rank_stacks) in &stacks.ranks {
+            let Some(run) = ranks.ranks.iter_mut().find(|r| r.rank == *rank) else {
+                continue;
+            };
+            let prefix = rank_file_prefix(FLAMEGRAPHS, *rank);
+            let drawn =
+                save_command_flamegraph(staged, &prefix, &profiled, rank_stacks, &run.sampling)
+                    .map_err(failed)?;
+            run.folded_file = Some(drawn.folded_file);
+            run.flamegraph_file = Some(drawn.flamegraph_file);
+        }
     }
     Ok(record)
 }
@@ -331,6 +344,22 @@ fn program_artefacts(program: &ProgramSection) -> Vec<Artefact> {
             kind: ArtefactKind::FoldedStacks,
             description: format!("folded stacks of your program `{shown}`"),
         });
+    }
+    for run in study.ranks.known().map_or(&[][..], |r| &r.ranks) {
+        if let Some(file) = &run.flamegraph_file {
+            artefacts.push(Artefact {
+                path: file.clone(),
+                kind: ArtefactKind::Flamegraph,
+                description: format!("flamegraph of rank {} of your program", run.rank),
+            });
+        }
+        if let Some(file) = &run.folded_file {
+            artefacts.push(Artefact {
+                path: file.clone(),
+                kind: ArtefactKind::FoldedStacks,
+                description: format!("folded stacks of rank {} of your program", run.rank),
+            });
+        }
     }
     artefacts
 }

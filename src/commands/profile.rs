@@ -18,7 +18,7 @@ use crate::output::{StagedDir, run_folder_name};
 use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
 use crate::profile::flamegraph;
 use crate::profile::folded::FoldedStacks;
-use crate::profile::hotspots::{HOTSPOT_ROWS, Hotspot, Workload, hotspots};
+use crate::profile::hotspots::{HOTSPOT_ROWS, Hotspot, Workload, command_hotspots, hotspots};
 use crate::profile::memory;
 use crate::profile::record::{
     CommandProfileRecord, DifferentialRecord, MemoryFigures, OverheadFigures, SamplingFigures,
@@ -397,12 +397,12 @@ fn profile_command(args: &ProfileArgs) -> anyhow::Result<()> {
     };
     let mut record = CommandProfileRecord {
         facts,
-        stacks: sampling,
         samples: stacks.as_ref().map(|s| s.total()),
         hotspots: stacks
             .as_ref()
-            .map(|s| hotspots(s, HOTSPOT_ROWS, None))
+            .map(|s| command_hotspots(s, &sampling))
             .unwrap_or_default(),
+        stacks: sampling,
         folded_file: None,
         flamegraph_file: None,
     };

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::external::StackSampling;
 use super::folded::FoldedStacks;
 
 /// How often a function runs per run of a variant.
@@ -112,8 +113,44 @@ pub fn hottest_on_path<'a>(
     candidates
         .clone()
         .filter(|h| h.inclusive_share > HOT_PATH_SHARE)
-        .min_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share))
+        // Callers whose every sample is in one callee share its inclusive share: the one with
+        // the most self samples of those is the deepest.
+        .min_by(|a, b| {
+            a.inclusive_share
+                .total_cmp(&b.inclusive_share)
+                .then(b.self_samples.cmp(&a.self_samples))
+        })
         .or_else(|| candidates.max_by(|a, b| a.inclusive_share.total_cmp(&b.inclusive_share)))
+}
+
+/// The hotspot table of a command's stacks, by function. py-spy names a Python frame by its
+/// current line (`relax (loop.py:16)`), which splits one function over its lines; here those
+/// frames count as their function (`relax (loop.py)`), so a function whose time is spread over
+/// a loop of several lines is still seen whole. The flamegraph keeps the lines.
+pub fn command_hotspots(stacks: &FoldedStacks, sampling: &StackSampling) -> Vec<Hotspot> {
+    if !matches!(sampling, StackSampling::Sampled { tool } if tool == "py-spy") {
+        return hotspots(stacks, HOTSPOT_ROWS, None);
+    }
+    let mut by_function = FoldedStacks::default();
+    for (frames, samples) in stacks.stacks() {
+        let frames: Vec<String> = frames.map(without_line).collect();
+        by_function.add(&frames, samples);
+    }
+    hotspots(&by_function, HOTSPOT_ROWS, None)
+}
+
+/// `function (file.py)` for a py-spy frame `function (file.py:LINE)`; other frames unchanged.
+fn without_line(frame: &str) -> String {
+    let line_number = frame
+        .strip_suffix(')')
+        .and_then(|inner| inner.rsplit_once(':'))
+        .filter(|(head, line)| {
+            head.contains(" (") && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
+        });
+    match line_number {
+        Some((head, _)) => format!("{head})"),
+        None => frame.to_string(),
+    }
 }
 
 /// One function's share of the samples.
@@ -176,6 +213,38 @@ pub fn hotspots(stacks: &FoldedStacks, limit: usize, workload: Option<&Workload>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_frames_count_as_their_function_and_other_frames_stay() {
+        let stacks = FoldedStacks::parse(
+            "main (x.py:9);relax (x.py:15) 3\nmain (x.py:9);relax (x.py:16) 4\nmain (x.py:9) 3\n",
+        )
+        .unwrap();
+        let py_spy = StackSampling::Sampled {
+            tool: "py-spy".into(),
+        };
+        let table = command_hotspots(&stacks, &py_spy);
+        let relax = table.iter().find(|h| h.function == "relax (x.py)").unwrap();
+        assert_eq!((relax.self_samples, relax.inclusive_samples), (7, 7));
+        assert_eq!(without_line("PMPI_Barrier"), "PMPI_Barrier");
+        assert_eq!(without_line("f (<frozen x>:241)"), "f (<frozen x>)");
+        let perf = StackSampling::Sampled {
+            tool: "perf".into(),
+        };
+        assert!(
+            command_hotspots(&stacks, &perf)
+                .iter()
+                .any(|h| h.function == "relax (x.py:16)")
+        );
+        // Every sample of `<module>` and `main` is in `relax`: the deepest of the three is hottest.
+        let nested =
+            FoldedStacks::parse("<module> (x.py:30);main (x.py:9);relax (x.py:15) 8\n").unwrap();
+        let table = command_hotspots(&nested, &py_spy);
+        assert_eq!(
+            hottest_on_path(table.iter()).unwrap().function,
+            "relax (x.py)"
+        );
+    }
 
     #[test]
     fn shares_count_each_sample_once_per_function() {

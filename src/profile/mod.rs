@@ -14,5 +14,6 @@ pub mod folded;
 pub mod hotspots;
 pub mod memory;
 pub mod program;
+pub mod ranks;
 pub mod record;
 pub mod sampler;

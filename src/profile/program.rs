@@ -12,13 +12,14 @@
 //! overhead. What was not measured says why and how to measure it.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::external::{self, CommandError, ProgramFacts, StackSampling};
 use super::folded::FoldedStacks;
-use super::hotspots::{HOTSPOT_ROWS, hotspots};
+use super::hotspots::command_hotspots;
+use super::ranks::{self, RankStudy};
 use crate::bench::scaling::{amdahl_serial_fraction, growth_exponent, karp_flatt};
 use crate::bench::stats::{median, median_absolute_deviation};
 use crate::detect::run::Runner;
@@ -59,6 +60,8 @@ pub struct StudyOptions {
     pub items: Option<u64>,
     /// Skip the stack sampler (`--no-stacks`).
     pub sample_stacks: bool,
+    /// The `hpc-advisor` executable an MPI launcher starts as each rank's probe.
+    pub probe_exe: PathBuf,
 }
 
 /// Everything measured of the user's program: the report's "your program" section.
@@ -86,6 +89,30 @@ pub struct ProgramStudyRecord {
     pub growth: Fact<ProgramGrowth>,
     pub expected_order: Fact<f64>,
     pub work_items: Fact<u64>,
+    /// Each rank on its own, when the command starts an MPI launcher.
+    pub ranks: Fact<RankStudy>,
+}
+
+impl ProgramStudyRecord {
+    /// The program that was profiled: the command after an MPI launcher and its options.
+    pub fn profiled_command(&self) -> &[String] {
+        match &self.ranks {
+            Fact::Known(ranks) => self
+                .studied_command
+                .get(ranks.launcher.len()..)
+                .unwrap_or(&self.studied_command),
+            Fact::Unknown(_) => &self.studied_command,
+        }
+    }
+}
+
+/// The stacks the sampled runs recorded, for the flamegraphs.
+#[derive(Debug, Default)]
+pub struct ProgramStacks {
+    /// The whole program's (every rank's added together for an MPI launch).
+    pub whole: Option<FoldedStacks>,
+    /// Each rank's, in rank order, for an MPI launch.
+    pub ranks: Vec<(u32, FoldedStacks)>,
 }
 
 /// The program rerun with its thread-count variable at each count.
@@ -133,7 +160,7 @@ pub fn study(
     options: &StudyOptions,
     scratch: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<(ProgramStudyRecord, Option<FoldedStacks>), CommandError> {
+) -> Result<(ProgramStudyRecord, ProgramStacks), CommandError> {
     let studied_command = match options.sizes.get(options.sizes.len() / 2) {
         Some((argument, _)) => with_size(&options.command, argument),
         None => options.command.clone(),
@@ -172,11 +199,47 @@ pub fn study(
         ))
     };
 
-    let (stacks, sampling) = if options.sample_stacks {
-        progress(&format!("running `{shown}` under a stack sampler"));
-        external::sample_command(&studied_command, scratch)
-    } else {
-        (None, StackSampling::Skipped)
+    let runner = Runner::from_env();
+    let launch = ranks::split_launch(&studied_command, &runner);
+    let (stacks, sampling, ranks) = match &launch {
+        Some(launch) => {
+            let (study, rank_stacks) = ranks::study_ranks(
+                launch,
+                &options.probe_exe,
+                options.sample_stacks,
+                scratch,
+                progress,
+            )?;
+            let sampling = study
+                .ranks
+                .iter()
+                .map(|r| &r.sampling)
+                .find(|s| matches!(s, StackSampling::Sampled { .. }))
+                .unwrap_or(&study.ranks[0].sampling)
+                .clone();
+            let stacks = ProgramStacks {
+                whole: RankStudy::merged(&rank_stacks),
+                ranks: rank_stacks,
+            };
+            (stacks, sampling, Fact::Known(study))
+        }
+        None => {
+            let (whole, sampling) = if options.sample_stacks {
+                progress(&format!("running `{shown}` under a stack sampler"));
+                external::sample_command(&studied_command, scratch)
+            } else {
+                (None, StackSampling::Skipped)
+            };
+            let ranks = Fact::unknown(format!(
+                "not an MPI launch: the command does not start with {}",
+                ranks::LAUNCHERS.join(", ")
+            ));
+            let stacks = ProgramStacks {
+                whole,
+                ranks: Vec::new(),
+            };
+            (stacks, sampling, ranks)
+        }
     };
 
     let scaling = match thread_variable(options) {
@@ -219,8 +282,8 @@ pub fn study(
         )
     };
 
-    let runner = Runner::from_env();
-    let language = if studied_command
+    let profiled = launch.as_ref().map_or(&studied_command, |l| &l.program);
+    let language = if profiled
         .first()
         .is_some_and(|p| external::is_python(&runner, p))
     {
@@ -235,12 +298,13 @@ pub fn study(
         runs,
         typical,
         run_spread,
-        samples: stacks.as_ref().map(|s| s.total()),
-        sampling,
+        samples: stacks.whole.as_ref().map(|s| s.total()),
         hotspots: stacks
+            .whole
             .as_ref()
-            .map(|s| hotspots(s, HOTSPOT_ROWS, None))
+            .map(|s| command_hotspots(s, &sampling))
             .unwrap_or_default(),
+        sampling,
         folded_file: None,
         flamegraph_file: None,
         scaling,
@@ -253,6 +317,7 @@ pub fn study(
         work_items: Fact::from_option(options.items, || {
             "not given: say how many independent work items you have with --items N".into()
         }),
+        ranks,
     };
     Ok((record, stacks))
 }
@@ -450,6 +515,7 @@ mod tests {
             expected_order: None,
             items: None,
             sample_stacks: false,
+            probe_exe: PathBuf::from("hpc-advisor"),
         };
         let (variable, why) = thread_variable(&options).known().cloned().unwrap();
         assert_eq!(variable, "NUMBA_NUM_THREADS");

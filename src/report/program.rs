@@ -9,6 +9,7 @@ use crate::advise::reading::Unit;
 use crate::fact::Fact;
 use crate::profile::external::StackSampling;
 use crate::profile::program::ProgramStudyRecord;
+use crate::profile::ranks::RankStudy;
 
 /// `(label, text)` for each figure of the study, in reading order.
 pub fn program_figures(study: &ProgramStudyRecord) -> Vec<(&'static str, String)> {
@@ -114,6 +115,9 @@ pub fn program_figures(study: &ProgramStudyRecord) -> Vec<(&'static str, String)
             Fact::Unknown(why) => why.clone(),
         },
     ));
+    if let Fact::Known(ranks) = &study.ranks {
+        figures.push(("ranks", ranks_text(ranks)));
+    }
     figures.push((
         "work items",
         match &study.work_items {
@@ -125,6 +129,44 @@ pub fn program_figures(study: &ProgramStudyRecord) -> Vec<(&'static str, String)
         },
     ));
     figures
+}
+
+/// Each rank's wall, CPU and time in MPI, then the imbalance.
+fn ranks_text(study: &RankStudy) -> String {
+    let seconds = |s: f64| Unit::Seconds.format(s);
+    let ranks: Vec<String> = study
+        .ranks
+        .iter()
+        .map(|r| {
+            let cpu = r.facts.user_seconds + r.facts.system_seconds;
+            let hottest = r
+                .hotspots
+                .iter()
+                .max_by_key(|h| h.self_samples)
+                .map(|h| format!(", hottest `{}`", h.function))
+                .unwrap_or_default();
+            format!(
+                "rank {} on {}: wall {}, CPU {} ({} busy), in MPI {}{hottest}",
+                r.rank,
+                r.host,
+                seconds(r.facts.wall_seconds),
+                seconds(cpu),
+                Unit::Cores.format(r.facts.cpu_utilisation),
+                match &r.mpi_share {
+                    Fact::Known(share) => format!("{} of samples", Unit::Fraction.format(*share)),
+                    Fact::Unknown(why) => format!("unknown ({why})"),
+                },
+            )
+        })
+        .collect();
+    format!(
+        "{} under `{}`: {}; imbalance {} (the busiest rank's work over the mean, counting {})",
+        study.ranks.len(),
+        study.launcher.join(" "),
+        ranks.join("; "),
+        Unit::Fraction.format(study.imbalance),
+        study.imbalance_of
+    )
 }
 
 fn profile_text(study: &ProgramStudyRecord) -> String {
