@@ -12,6 +12,7 @@ pub mod detect;
 pub mod distributed;
 pub mod error;
 pub mod fact;
+pub mod interrupt;
 pub mod output;
 pub mod profile;
 pub mod report;

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Ctrl-C and SIGTERM kill the run's child processes and remove its unfinished folder.
+    if let Err(error) = hpc_advisor::interrupt::install() {
+        eprintln!("warning: interrupts will not clean up after the run: {error}");
+    }
     match hpc_advisor::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => hpc_advisor::error::report(&error),

@@ -25,8 +25,15 @@ impl StagedDir {
     /// Starts a run folder called `name` (or `name-2`, `name-3`, ... if taken) inside `parent`.
     pub fn create(parent: &Path, name: &str) -> anyhow::Result<StagedDir> {
         fs::create_dir_all(parent).map_err(|e| unwritable(parent, e))?;
+        for swept in sweep_stale_partials(parent, &host_name()) {
+            eprintln!(
+                "removed {}: an unfinished run folder of a run that was killed (its process is gone)",
+                swept.display()
+            );
+        }
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         fs::create_dir(&staging).map_err(|e| unwritable(parent, e))?;
+        crate::interrupt::register_partial(staging.clone());
         Ok(StagedDir {
             staging,
             parent: parent.to_path_buf(),
@@ -66,6 +73,7 @@ impl StagedDir {
             match fs::rename(&self.staging, &target) {
                 Ok(()) => {
                     self.committed = true;
+                    crate::interrupt::forget_partial(&self.staging);
                     return Ok(target);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -83,8 +91,43 @@ impl Drop for StagedDir {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.staging);
+            crate::interrupt::forget_partial(&self.staging);
         }
     }
+}
+
+/// Removes the staging folders in `parent` that runs on host `host` left when they were killed
+/// (SIGKILL, a node's crash): `.HOST-TIME.partial-PID` whose process no longer exists. A
+/// folder of another host (a shared file system) or of a live process is left alone.
+pub fn sweep_stale_partials(parent: &Path, host: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{host}-");
+    let mut swept = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .rsplit_once(".partial-")
+            .and_then(|(_, pid)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if process_is_gone(pid) && fs::remove_dir_all(entry.path()).is_ok() {
+            swept.push(entry.path());
+        }
+    }
+    swept
+}
+
+fn process_is_gone(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 fn unwritable(folder: &Path, error: io::Error) -> anyhow::Error {
