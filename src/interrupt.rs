@@ -43,6 +43,15 @@ fn lock_partials() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Blocks for good when an interrupt is being cleaned up: the watcher ends the process with
+/// the signal's exit code, and the run's own ending (an error from a child the watcher killed)
+/// must not exit first. Returns at once otherwise.
+pub fn wait_if_interrupted() {
+    while CLEANING_UP.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
+}
+
 /// Installs the handlers and starts the watcher; call once, early in `main`.
 pub fn install() -> std::io::Result<()> {
     let mut fds = [0 as libc::c_int; 2];

@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     if let Err(error) = hpc_advisor::interrupt::install() {
         eprintln!("warning: interrupts will not clean up after the run: {error}");
     }
-    match hpc_advisor::run(cli) {
+    let outcome = hpc_advisor::run(cli);
+    // A run cut short by Ctrl-C ends with the interrupt's exit code and message, not its own.
+    hpc_advisor::interrupt::wait_if_interrupted();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => hpc_advisor::error::report(&error),
     }

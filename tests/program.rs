@@ -432,7 +432,7 @@ fn analyse_with_a_command_reports_its_plan_beside_the_kernels() {
             "analyse", "--quick", "--budget", "4", "--runs", "3", "--out",
         ])
         .arg(out.path())
-        .args(["--", "sh", "-c", "sleep 0.2"])
+        .args(["--sizes", "1,2", "--", "sh", "-c", "sleep 0.{n}"])
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
@@ -467,6 +467,12 @@ fn analyse_with_a_command_reports_its_plan_beside_the_kernels() {
     assert!(markdown.contains("## Your program"));
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert!(html.contains("id=\"program-plan\""));
+    // Sleeping 0.1 s and 0.2 s: the growth chart, and an exponent near 1.
+    assert!(html.contains("id=\"program-growth\""));
+    let exponent = program["study"]["growth"]["known"]["exponent"]
+        .as_f64()
+        .unwrap();
+    assert!((0.7..1.3).contains(&exponent), "{exponent}");
 }
 
 #[test]

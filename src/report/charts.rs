@@ -3,7 +3,8 @@
 //! Each chart takes plain inputs, so the renderers can be tested from a
 //! fixture and the charts from fixed numbers: the ladder's speedups (like
 //! the training's summary figure, seed `000`), thread scaling against the
-//! ideal and the Amdahl fit, and the roofline of the measured ceilings.
+//! ideal and the Amdahl fit, the roofline of the measured ceilings, and a
+//! program's growth with its problem size against its expected order.
 
 use plotters::prelude::*;
 use thiserror::Error;
@@ -201,6 +202,116 @@ pub fn scaling_chart(
     Ok(svg)
 }
 
+/// Wall time at one problem size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GrowthPoint {
+    pub size: f64,
+    pub seconds: f64,
+}
+
+/// Log-log wall time against problem size: the measured points, the fitted power law and,
+/// when known, the expected order drawn through the smallest size.
+pub fn growth_chart(
+    points: &[GrowthPoint],
+    exponent: f64,
+    expected: Option<f64>,
+) -> Result<String, ChartError> {
+    const NAME: &str = "growth";
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed(NAME))?;
+        let sizes = points.iter().map(|p| p.size);
+        let (smallest, largest) = (
+            sizes.clone().fold(f64::INFINITY, f64::min),
+            sizes.fold(0.0, f64::max),
+        );
+        let first = points
+            .iter()
+            .min_by(|a, b| a.size.total_cmp(&b.size))
+            .copied()
+            .unwrap_or(GrowthPoint {
+                size: 1.0,
+                seconds: 1.0,
+            });
+        // The expected order is drawn from the smallest size; the least-squares fit passes
+        // through the mean of the logarithms.
+        let expected_at = |order: f64, size: f64| first.seconds * (size / first.size).powf(order);
+        let count = points.len().max(1) as f64;
+        let mean_log_size = points.iter().map(|p| p.size.ln()).sum::<f64>() / count;
+        let mean_log_time = points.iter().map(|p| p.seconds.ln()).sum::<f64>() / count;
+        let fitted_at = |size: f64| (mean_log_time + exponent * (size.ln() - mean_log_size)).exp();
+        let mut times: Vec<f64> = points.iter().map(|p| p.seconds).collect();
+        times.extend([fitted_at(smallest), fitted_at(largest)]);
+        if let Some(order) = expected {
+            times.push(expected_at(order, largest));
+        }
+        let low = times.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
+        let high = times.iter().copied().fold(0.0, f64::max) * 1.5;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Growth of your program with the problem size", (FONT, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (smallest / 1.2..largest * 1.2).log_scale(),
+                (low..high).log_scale(),
+            )
+            .map_err(failed(NAME))?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc("problem size")
+            .y_desc("wall time (s)")
+            .x_label_formatter(&|size| format!("{size:.0}"))
+            .y_label_formatter(&|seconds| format!("{seconds:.3}"))
+            .draw()
+            .map_err(failed(NAME))?;
+        let curve = |at: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
+            (0..=50)
+                .map(|step| {
+                    let size = smallest * (largest / smallest).powf(f64::from(step) / 50.0);
+                    (size, at(size))
+                })
+                .collect()
+        };
+        if let Some(order) = expected {
+            let line = curve(&|size| expected_at(order, size));
+            chart
+                .draw_series(LineSeries::new(line, BLACK.stroke_width(1)))
+                .map_err(failed(NAME))?
+                .label(format!("expected: size^{order:.2}"))
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                curve(&fitted_at),
+                FIT_COLOUR.stroke_width(2),
+            ))
+            .map_err(failed(NAME))?
+            .label(format!("fit: size^{exponent:.2}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], FIT_COLOUR));
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.size, p.seconds), 4, BAR_COLOUR.filled())),
+            )
+            .map_err(failed(NAME))?
+            .label("measured")
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR_COLOUR.filled()));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(failed(NAME))?;
+        root.present().map_err(failed(NAME))?;
+    }
+    Ok(svg)
+}
+
 /// A horizontal compute roof (GFLOP/s) or a slanted memory roof (GB/s).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Roof {
@@ -309,6 +420,32 @@ pub fn roofline_chart(roofs: &[Roof], points: &[RooflinePoint]) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_growth_chart_draws_the_points_the_fit_and_the_expected_order() {
+        let points = [
+            GrowthPoint {
+                size: 1000.0,
+                seconds: 0.1,
+            },
+            GrowthPoint {
+                size: 2000.0,
+                seconds: 0.38,
+            },
+            GrowthPoint {
+                size: 4000.0,
+                seconds: 1.6,
+            },
+        ];
+        let svg = growth_chart(&points, 2.0, Some(1.0)).unwrap();
+        assert!(svg.contains("fit: size^2.00"), "{svg}");
+        assert!(svg.contains("expected: size^1.00"));
+        assert_eq!(
+            svg.matches("<circle").count(),
+            4,
+            "three points and the legend's mark"
+        );
+    }
 
     fn assert_svg_names(svg: &str, words: &[&str]) {
         assert!(

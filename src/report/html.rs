@@ -11,7 +11,8 @@ use std::path::Path;
 use tabled::Tabled;
 
 use super::charts::{
-    Roof, RooflinePoint, ScalingPoint, SpeedupBar, roofline_chart, scaling_chart, speedup_chart,
+    ChartError, GrowthPoint, Roof, RooflinePoint, ScalingPoint, SpeedupBar, growth_chart,
+    roofline_chart, scaling_chart, speedup_chart,
 };
 use super::program::program_figures;
 use super::{ProgramSection, Report, failed_stages, gpu_summary, headline, mpi_summary};
@@ -64,7 +65,7 @@ summary { cursor: pointer; font-weight: 600; }
 pub fn render(report: &Report, folder: &Path) -> anyhow::Result<String> {
     let mut body = String::new();
     if let Some(program) = &report.program {
-        your_program(&mut body, program);
+        your_program(&mut body, program)?;
     }
     advice(&mut body, &report.recommendation, "");
     match &report.bench {
@@ -183,8 +184,9 @@ fn advice(out: &mut String, r: &Recommendation, id: &str) {
     let _ = writeln!(out, "</section>");
 }
 
-/// The user's program first: what was measured of it, its plan and its path.
-fn your_program(out: &mut String, program: &ProgramSection) {
+/// The user's program first: what was measured of it (with its scaling and growth charts),
+/// its plan and its path.
+fn your_program(out: &mut String, program: &ProgramSection) -> Result<(), ChartError> {
     let _ = writeln!(
         out,
         "<section id=\"program\"><h2>Your program</h2><dl class=\"program\">"
@@ -192,13 +194,48 @@ fn your_program(out: &mut String, program: &ProgramSection) {
     for (label, text) in program_figures(&program.study) {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(label), escape(&text));
     }
-    let _ = writeln!(out, "</dl></section>");
+    let _ = writeln!(out, "</dl><div class=\"charts\">");
+    if let Fact::Known(scaling) = &program.study.scaling {
+        let one_thread = scaling.points.first().map_or(1.0, |p| p.wall_seconds);
+        let points: Vec<ScalingPoint> = scaling
+            .points
+            .iter()
+            .map(|p| ScalingPoint {
+                threads: p.threads,
+                speedup: one_thread / p.wall_seconds,
+            })
+            .collect();
+        let label = format!("your program ({})", scaling.variable);
+        let chart = scaling_chart(&label, &points, scaling.serial_fraction.known().copied())?;
+        let _ = writeln!(
+            out,
+            "<div class=\"chart\" id=\"program-scaling\">{chart}</div>"
+        );
+    }
+    if let Fact::Known(growth) = &program.study.growth {
+        let points: Vec<GrowthPoint> = growth
+            .points
+            .iter()
+            .map(|p| GrowthPoint {
+                size: p.size,
+                seconds: p.wall_seconds,
+            })
+            .collect();
+        let expected = program.study.expected_order.known().copied();
+        let chart = growth_chart(&points, growth.exponent, expected)?;
+        let _ = writeln!(
+            out,
+            "<div class=\"chart\" id=\"program-growth\">{chart}</div>"
+        );
+    }
+    let _ = writeln!(out, "</div></section>");
     advice(out, &program.recommendation, "program-");
     path(out, &program.recommendation, "program-");
     let _ = writeln!(
         out,
         "<h2 id=\"kernel\">The reference kernel on this machine</h2>"
     );
+    Ok(())
 }
 
 /// The decision path with the evidence behind each answer.
