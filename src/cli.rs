@@ -38,6 +38,10 @@ pub enum Command {
     Analyse(AnalyseArgs),
     /// Re-render a saved run (its report.json) for a terminal, as Markdown, HTML or JSON.
     Report(ReportArgs),
+    /// Print a completion script for your shell: `hpc-advisor completions bash > ~/.local/share/bash-completion/completions/hpc-advisor`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `hpc-advisor man > hpc-advisor.1 && man ./hpc-advisor.1`.
+    Man,
     /// Serve as a worker process of the `processes` variant (binary frames on stdin/stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -57,6 +61,13 @@ pub struct RankProbeArgs {
     /// The rank's program and its arguments.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

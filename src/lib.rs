@@ -32,6 +32,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(args) => commands::profile::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Report(args) => commands::report::run(&args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "hpc-advisor", &mut script);
+            print_whole(&script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            print_whole(&page)
+        }
         Command::Noop => Ok(()),
     }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is an error the caller maps to success.
+fn print_whole(text: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text)?;
+    stdout.flush()?;
+    Ok(())
 }

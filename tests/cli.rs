@@ -19,3 +19,38 @@ fn help_succeeds_and_a_negative_wavelength_is_refused_by_validation() {
             "the wavelength must be a positive finite number",
         ));
 }
+
+#[test]
+fn completions_for_every_shell_and_the_man_page_come_from_the_clap_definitions() {
+    for (shell, marker) in [
+        ("bash", "complete -F _hpc__advisor"),
+        ("zsh", "#compdef hpc-advisor"),
+        ("fish", "complete -c hpc-advisor"),
+    ] {
+        let output = Command::cargo_bin("hpc-advisor")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands' own options are completed too.
+        assert!(script.contains("threads-env"), "{shell}");
+    }
+    Command::cargo_bin("hpc-advisor")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("invalid value 'tcsh'"));
+    let man = Command::cargo_bin("hpc-advisor")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.contains(".TH hpc-advisor 1"), "{page}");
+    assert!(page.contains("analyse"), "{page}");
+}
