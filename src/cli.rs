@@ -64,6 +64,13 @@ pub struct RankProbeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Do not wrap the table to the terminal's width (its columns then stay on one line each).
+    #[arg(long)]
+    pub wide: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
@@ -135,7 +142,7 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum KernelCommand {
     /// List the variants: what each does, what it needs, whether it runs here.
-    List,
+    List(ListArgs),
     /// Run one variant once and print its checksum, work and time.
     Run(KernelRunArgs),
 }

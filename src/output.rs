@@ -137,6 +137,26 @@ fn unwritable(folder: &Path, error: io::Error) -> anyhow::Error {
     )
 }
 
+/// Columns a table printed to stdout may take: the terminal's width, else `$COLUMNS`, else 100
+/// (a file or a pipe gets lines a 100-column terminal shows whole).
+pub fn terminal_width() -> usize {
+    // SAFETY: an all-zero winsize is valid; TIOCGWINSZ only writes into it.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: the request matches the argument's type.
+    let on_terminal = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if on_terminal && size.ws_col > 0 {
+        return usize::from(size.ws_col);
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.trim().parse().ok())
+        .filter(|&columns: &usize| columns >= 40)
+        .unwrap_or(DEFAULT_COLUMNS)
+}
+
+/// The width a table is fitted to when stdout is not a terminal and `$COLUMNS` is not set.
+pub const DEFAULT_COLUMNS: usize = 100;
+
 /// The name of a new run folder: `<host>-<UTC timestamp>`, e.g. `node12-20261121T104300Z`.
 pub fn run_folder_name() -> String {
     let seconds = std::time::SystemTime::now()

@@ -54,3 +54,32 @@ fn completions_for_every_shell_and_the_man_page_come_from_the_clap_definitions()
     assert!(page.contains(".TH hpc-advisor 1"), "{page}");
     assert!(page.contains("analyse"), "{page}");
 }
+
+#[test]
+fn kernel_list_fits_a_100_column_terminal_unless_wide() {
+    let list = |extra: &[&str]| {
+        let output = Command::cargo_bin("hpc-advisor")
+            .unwrap()
+            .args(["kernel", "list"])
+            .args(extra)
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let widest = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap();
+    let fitted = list(&[]);
+    assert!(widest(&fitted) <= 100, "{fitted}");
+    for variant in hpc_kernels::scatter::registry::names() {
+        assert!(
+            fitted.contains(&format!("│ {variant} ")),
+            "{variant} missing:\n{fitted}"
+        );
+    }
+    let wide = list(&["--wide"]);
+    assert!(
+        widest(&wide) > 100,
+        "the descriptions alone are wider than 100 columns"
+    );
+}

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use hpc_kernels::scatter::variants::gpu::tolerance_for;
 use hpc_kernels::scatter::{Availability, Field, Grid, Problem, RunSettings, Variant, registry};
-use tabled::settings::Style;
+use tabled::settings::peaker::PriorityMax;
+use tabled::settings::{Style, Width};
 use tabled::{Table, Tabled};
 
 use crate::advise::reading::duration;
-use crate::cli::{KernelCommand, KernelRunArgs};
+use crate::cli::{KernelCommand, KernelRunArgs, ListArgs};
 use crate::error::user_error;
-use crate::output::write_new_file;
+use crate::output::{terminal_width, write_new_file};
 
 /// Refuse runs estimated above an hour (or fields above 8 GiB) unless forced.
 const MAX_ESTIMATED_SECONDS: f64 = 3600.0;
@@ -28,7 +29,7 @@ const SPEC_CHECKSUMS: [(usize, f64); 3] = [
 
 pub fn run(command: KernelCommand) -> anyhow::Result<()> {
     match command {
-        KernelCommand::List => list(),
+        KernelCommand::List(args) => list(&args),
         KernelCommand::Run(args) => run_variant(&args),
     }
 }
@@ -44,7 +45,7 @@ struct VariantRow {
     runs_here: String,
 }
 
-fn list() -> anyhow::Result<()> {
+fn list(args: &ListArgs) -> anyhow::Result<()> {
     let rows = registry::all().iter().map(|v| VariantRow {
         variant: v.name(),
         description: v.summary(),
@@ -57,6 +58,14 @@ fn list() -> anyhow::Result<()> {
     });
     let mut table = Table::new(rows);
     table.with(Style::sharp());
+    if !args.wide {
+        // The widest columns wrap first, at word boundaries.
+        table.with(
+            Width::wrap(terminal_width())
+                .priority(PriorityMax::right())
+                .keep_words(true),
+        );
+    }
     writeln!(io::stdout(), "{table}")?;
     Ok(())
 }
