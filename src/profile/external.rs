@@ -489,19 +489,59 @@ fn run_under(
     command: &[String],
     log: &Path,
 ) -> Result<(), String> {
-    let status = Command::new(tool)
+    let mut child = Command::new(tool)
         .args(arguments)
         .arg("--")
         .args(command)
-        .stdout(output_to_stderr())
+        .stdout(Stdio::piped())
         .stderr(log_file(log)?)
-        .status()
+        .spawn()
         .map_err(|e| e.to_string())?;
+    // The command's output and the tool's own progress lines share the tool's stdout.
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(said) = tool_message(&line) {
+                eprintln!("{said}");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
     if status.success() {
         Ok(())
     } else {
         Err(format!("{status}: {}", first_lines(log)))
     }
+}
+
+/// What of a line on a sampler's stdout reaches the user: the command's own lines as they are;
+/// py-spy's progress lines (`py-spy> Sampling process ...`, its advice to use a Perl script)
+/// not at all, since the tool draws the flamegraph itself; its errors and warnings in our words.
+fn tool_message(line: &str) -> Option<String> {
+    let plain = without_colours(line);
+    let Some(said) = plain.strip_prefix("py-spy> ") else {
+        return Some(line.to_string());
+    };
+    let lower = said.to_ascii_lowercase();
+    (lower.starts_with("error") || lower.contains("warning") || lower.contains("failed"))
+        .then(|| format!("py-spy reported: {said}"))
+}
+
+/// `text` without ANSI colour sequences (`ESC [ ... m`).
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for code in chars.by_ref() {
+                if code.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 fn log_file(path: &Path) -> Result<Stdio, String> {
@@ -553,6 +593,28 @@ pub fn is_python(runner: &Runner, program: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn py_spy_progress_lines_are_dropped_and_its_errors_kept_in_our_words() {
+        assert_eq!(
+            tool_message("500 points: energy 1.2"),
+            Some("500 points: energy 1.2".into())
+        );
+        let coloured = "\u{1b}[32m\u{1b}[1mpy-spy\u{1b}[0m\u{1b}[2m>\u{1b}[0m Sampling process 499 times a second. Press Control-C to exit.";
+        assert_eq!(tool_message(coloured), None);
+        assert_eq!(
+            tool_message(
+                "py-spy> You can use the flamegraph.pl script from https://github.com/brendangregg/flamegraph to generate a SVG"
+            ),
+            None
+        );
+        let wrote = "py-spy> Wrote raw flamegraph data to 'x.folded'. Samples: 16 Errors: 0";
+        assert_eq!(tool_message(wrote), None);
+        assert_eq!(
+            tool_message("py-spy> Error: Failed to get process executable name"),
+            Some("py-spy reported: Error: Failed to get process executable name".into())
+        );
+    }
 
     fn command(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
