@@ -83,3 +83,27 @@ fn kernel_list_fits_a_100_column_terminal_unless_wide() {
         "the descriptions alone are wider than 100 columns"
     );
 }
+
+#[test]
+fn a_problem_beyond_this_machines_memory_is_refused_even_when_forced() {
+    // 400001^2 nodes of two 16-byte fields: about 4768 GiB, beyond any machine this runs on.
+    Command::cargo_bin("hpc-advisor")
+        .unwrap()
+        .args([
+            "kernel",
+            "run",
+            "--variant",
+            "simd",
+            "--nx",
+            "400000",
+            "--ny",
+            "400000",
+        ])
+        .arg("--force")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "4768 GiB (2 fields of 160000800001 grid nodes)",
+        ))
+        .stderr(predicates::str::contains("this process may use"));
+}

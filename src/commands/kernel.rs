@@ -11,7 +11,7 @@ use tabled::settings::peaker::PriorityMax;
 use tabled::settings::{Style, Width};
 use tabled::{Table, Tabled};
 
-use crate::advise::reading::duration;
+use crate::advise::reading::{Unit, duration};
 use crate::cli::{KernelCommand, KernelRunArgs, ListArgs};
 use crate::error::user_error;
 use crate::output::{terminal_width, write_new_file};
@@ -80,13 +80,42 @@ pub fn find_variant(name: &str) -> anyhow::Result<&'static dyn Variant> {
     })
 }
 
-/// Refuses problems whose estimated run time or memory is absurd, unless `force`.
+/// Fields a run holds at once: the variant's, and the reference it is checked against.
+const FIELDS_HELD: u64 = 2;
+
+/// Refuses a problem whose fields would not fit in the memory this process may use, even when
+/// forced (it could only end in the out-of-memory killer).
+fn check_memory(problem: &Problem, usable: Option<(u64, String)>) -> anyhow::Result<()> {
+    let needed = problem.estimate().field_bytes.saturating_mul(FIELDS_HELD);
+    match usable {
+        Some((bytes, what)) if needed > bytes => Err(user_error(
+            format!(
+                "this problem needs about {} ({FIELDS_HELD} fields of {} grid nodes), more than the {} this process may use ({what})",
+                Unit::Bytes.format(needed as f64),
+                problem.estimate().nodes,
+                Unit::Bytes.format(bytes as f64),
+            ),
+            "reduce --nx or --ny, or run where more memory is free",
+        )),
+        _ => Ok(()),
+    }
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Refuses problems that would not fit in memory, and, unless `force`, those whose estimated
+/// run time or memory is absurd.
 pub fn check_workload(
     problem: &Problem,
     variant: &dyn Variant,
     settings: &RunSettings,
     force: bool,
 ) -> anyhow::Result<()> {
+    let layout = crate::detect::cgroup::current_layout();
+    check_memory(
+        problem,
+        crate::detect::memory::usable_bytes(&crate::detect::memory::detect(&layout)),
+    )?;
     let estimate = problem.estimate();
     let seconds = estimate.seconds(variant.nominal_ns_per_pair(), variant.workers(settings));
     if force || (seconds <= MAX_ESTIMATED_SECONDS && estimate.field_bytes <= MAX_FIELD_BYTES) {
@@ -98,7 +127,7 @@ pub fn check_workload(
             estimate.max_pairs,
             duration(seconds),
             variant.name(),
-            estimate.field_bytes as f64 / f64::from(1u32 << 30),
+            estimate.field_bytes as f64 / GIB,
         ),
         "reduce --nx, --ny or --nc, choose a faster variant, or pass --force to run it anyway",
     ))
@@ -287,6 +316,27 @@ fn write_csv(field: &Field, grid: &Grid, w: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_beyond_the_usable_memory_is_refused_with_both_figures() {
+        // 1001 x 1001 nodes of 16 bytes, two fields: about 30.6 MiB.
+        let problem = Problem::builder().cells(1000, 1000).build().unwrap();
+        let limit = Some((16 << 20, "the cgroup's memory limit".to_string()));
+        let message = check_memory(&problem, limit).unwrap_err().to_string();
+        assert!(
+            message.contains("30.6 MiB (2 fields of 1002001 grid nodes)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("the 16 MiB this process may use (the cgroup's memory limit)"),
+            "{message}"
+        );
+        assert!(check_memory(&problem, Some((64 << 20, "available".into()))).is_ok());
+        assert!(
+            check_memory(&problem, None).is_ok(),
+            "unknown memory refuses nothing"
+        );
+    }
 
     #[test]
     fn report_lines_are_read_back() {

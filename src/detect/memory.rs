@@ -85,6 +85,25 @@ pub fn detect(layout: &Fact<CgroupLayout>) -> Memory {
     }
 }
 
+/// The memory this process may use, and what sets it: the smaller of the memory available now
+/// (`MemAvailable`) and the cgroup's limit; `None` when neither could be read.
+pub fn usable_bytes(memory: &Memory) -> Option<(u64, String)> {
+    let available = memory
+        .available_bytes
+        .known()
+        .map(|&bytes| (bytes, "available memory (MemAvailable)".to_string()));
+    let limit = memory
+        .cgroup_limit_bytes
+        .known()
+        .copied()
+        .flatten()
+        .map(|bytes| (bytes, "the cgroup's memory limit".to_string()));
+    [available, limit]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(bytes, _)| *bytes)
+}
+
 fn page_size() -> Fact<u64> {
     #[cfg(unix)]
     {
@@ -103,6 +122,23 @@ fn page_size() -> Fact<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_usable_memory_is_the_smaller_of_available_and_the_cgroup_limit() {
+        let mut memory = detect(&Fact::unknown("no cgroups in this test"));
+        memory.available_bytes = Fact::Known(8 << 30);
+        memory.cgroup_limit_bytes = Fact::Known(Some(2 << 30));
+        assert_eq!(
+            usable_bytes(&memory),
+            Some((2 << 30, "the cgroup's memory limit".into()))
+        );
+        memory.cgroup_limit_bytes = Fact::Known(None);
+        let (bytes, what) = usable_bytes(&memory).unwrap();
+        assert_eq!(bytes, 8 << 30);
+        assert!(what.contains("MemAvailable"), "{what}");
+        memory.available_bytes = Fact::unknown("no /proc/meminfo");
+        assert_eq!(usable_bytes(&memory), None);
+    }
 
     const MEMINFO: &str = "MemTotal:       24684084 kB\nMemFree:        11947400 kB\nMemAvailable:   24143892 kB\nHugePages_Total:       4\nHugePages_Free:        3\nHugepagesize:       2048 kB\n";
 
