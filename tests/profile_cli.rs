@@ -353,3 +353,38 @@ fn without_a_usable_sampler_the_profile_says_why_and_keeps_the_facts() {
         other => panic!("expected a refused perf, got {other:?}"),
     }
 }
+
+#[test]
+fn runs_started_together_into_one_folder_each_complete_under_their_own_name() {
+    let out = tempfile::tempdir().unwrap();
+    let runs: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_hpc-advisor"))
+                .args(["profile", "--no-stacks", "--out"])
+                .arg(out.path())
+                .args(["--", "sleep", "0.3"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let mut names: Vec<String> = fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Four complete folders, none hidden (unfinished); started within a second or two, so
+    // most share a timestamp and take `-2`, `-3`, ... suffixes.
+    assert_eq!(names.len(), 4, "{names:?}");
+    for name in &names {
+        assert!(!name.starts_with('.'), "{names:?}");
+        assert!(
+            out.path().join(name).join("profile.json").is_file(),
+            "{name}"
+        );
+    }
+}
