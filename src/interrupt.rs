@@ -115,11 +115,14 @@ fn watch(read_end: libc::c_int) {
     } else {
         "SIGTERM"
     };
-    let killed = kill_descendants();
+    // Taken before the children die: the run's own ending, once they do, may drop its staged
+    // folder (removing it) while this removes it too; gone either way is removed.
     let folders: Vec<PathBuf> = std::mem::take(&mut *lock_partials());
+    let killed = kill_descendants();
     let mut removed = Vec::new();
     for folder in folders {
-        if fs::remove_dir_all(&folder).is_ok() {
+        let _ = fs::remove_dir_all(&folder);
+        if !folder.exists() {
             removed.push(folder.display().to_string());
         }
     }

@@ -99,7 +99,7 @@ impl Drop for StagedDir {
 /// Removes the staging folders in `parent` that runs on host `host` left when they were killed
 /// (SIGKILL, a node's crash): `.HOST-TIME.partial-PID` whose process no longer exists. A
 /// folder of another host (a shared file system) or of a live process is left alone.
-pub fn sweep_stale_partials(parent: &Path, host: &str) -> Vec<PathBuf> {
+fn sweep_stale_partials(parent: &Path, host: &str) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(parent) else {
         return Vec::new();
     };

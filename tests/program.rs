@@ -69,6 +69,22 @@ fn python() -> Option<&'static str> {
     found.then_some("python3")
 }
 
+/// Whether py-spy sampled every run in `samplings`; if not, says which `checks` are skipped
+/// (a failure when `HPC_REQUIRE_PY_SPY` is set, as `.ci/run` sets it).
+fn sampled_by_py_spy(samplings: &[&StackSampling], checks: &str) -> bool {
+    let all = samplings
+        .iter()
+        .all(|s| matches!(s, StackSampling::Sampled { tool } if tool == "py-spy"));
+    if !all {
+        assert!(
+            std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
+            "py-spy was required (HPC_REQUIRE_PY_SPY) but: {samplings:?}"
+        );
+        eprintln!("skipped {checks}: py-spy did not sample: {samplings:?}");
+    }
+    all
+}
+
 fn answer(recommendation: &Recommendation, node: &str) -> String {
     let step = recommendation.path.iter().find(|s| s.node == node).unwrap();
     format!("{:?}", step.answer)
@@ -206,16 +222,8 @@ fn py_spy_names_the_programs_own_function_as_the_hotspot() {
     options.runs = Some(1);
     options.sample_stacks = true;
     let record = run_study(&options);
-    match &record.sampling {
-        StackSampling::Sampled { tool } if tool == "py-spy" => {}
-        other => {
-            assert!(
-                std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
-                "py-spy was required (HPC_REQUIRE_PY_SPY) but: {other:?}"
-            );
-            eprintln!("skipped: py-spy did not sample: {other:?}");
-            return;
-        }
+    if !sampled_by_py_spy(&[&record.sampling], "the hotspot check") {
+        return;
     }
     let (facts, _) = advised(&record);
     let hottest = facts.read(FactId::HottestShare).known().cloned().unwrap();
@@ -267,18 +275,9 @@ fn a_numpy_loop_is_cpu_bound_and_its_own_function_is_the_hotspot() {
     let (facts, recommendation) = advised(&record);
     assert!(answer(&recommendation, "profile.program").contains("cores busy"));
     assert!(!step_ids(&recommendation).contains(&"overlap_io"));
-    match &record.sampling {
-        StackSampling::Sampled { tool } if tool == "py-spy" => {
-            let hottest = facts.read(FactId::HottestShare).known().cloned().unwrap();
-            assert!(hottest.source.contains("relax"), "{}", hottest.source);
-        }
-        other => {
-            assert!(
-                std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
-                "py-spy was required (HPC_REQUIRE_PY_SPY) but: {other:?}"
-            );
-            eprintln!("skipped the hotspot check: py-spy did not sample: {other:?}");
-        }
+    if sampled_by_py_spy(&[&record.sampling], "the hotspot check") {
+        let hottest = facts.read(FactId::HottestShare).known().cloned().unwrap();
+        assert!(hottest.source.contains("relax"), "{}", hottest.source);
     }
 }
 
@@ -373,17 +372,8 @@ fn each_rank_of_an_mpi_program_is_measured_and_the_waiting_rank_found() {
             "{rank:?}"
         );
     }
-    let sampled_by_py_spy = ranks
-        .ranks
-        .iter()
-        .all(|r| matches!(&r.sampling, StackSampling::Sampled { tool } if tool == "py-spy"));
-    if !sampled_by_py_spy {
-        assert!(
-            std::env::var_os("HPC_REQUIRE_PY_SPY").is_none(),
-            "py-spy was required but: {:?}",
-            ranks.ranks.iter().map(|r| &r.sampling).collect::<Vec<_>>()
-        );
-        eprintln!("skipped the stack checks: py-spy did not sample every rank");
+    let samplings: Vec<&StackSampling> = ranks.ranks.iter().map(|r| &r.sampling).collect();
+    if !sampled_by_py_spy(&samplings, "the stack checks") {
         return;
     }
     // Rank 0 works three times as long as rank 1, which waits for it in the barrier: rank 1's

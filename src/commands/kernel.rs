@@ -101,8 +101,6 @@ fn check_memory(problem: &Problem, usable: Option<(u64, String)>) -> anyhow::Res
     }
 }
 
-const GIB: f64 = (1u64 << 30) as f64;
-
 /// Refuses problems that would not fit in memory, and, unless `force`, those whose estimated
 /// run time or memory is absurd.
 pub fn check_workload(
@@ -127,7 +125,7 @@ pub fn check_workload(
             estimate.max_pairs,
             duration(seconds),
             variant.name(),
-            estimate.field_bytes as f64 / GIB,
+            estimate.field_bytes as f64 / f64::from(1u32 << 30),
         ),
         "reduce --nx, --ny or --nc, choose a faster variant, or pass --force to run it anyway",
     ))

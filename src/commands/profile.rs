@@ -474,6 +474,9 @@ pub fn command_failure(error: CommandError) -> anyhow::Error {
         }
         CommandError::Failed { .. } => "make the command succeed on its own first, then profile it",
         CommandError::Wait { .. } => "the operating system lost track of the child; try again",
+        CommandError::Ranks { .. } => {
+            "check that the launcher starts the program named after its options on every rank"
+        }
     };
     user_error(error.to_string(), hint)
 }

@@ -146,6 +146,8 @@ pub enum CommandError {
     },
     #[error("waiting for `{program}` failed: {source}")]
     Wait { program: String, source: io::Error },
+    #[error("the ranks of `{command}` could not be measured one by one: {reason}")]
+    Ranks { command: String, reason: String },
 }
 
 /// How a finished child ended, from its `wait4` status.

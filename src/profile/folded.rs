@@ -64,6 +64,23 @@ impl FoldedStacks {
             .map(|(stack, &count)| (stack.split(';'), count))
     }
 
+    /// Adds every stack of `other` to these.
+    pub fn add_all(&mut self, other: &FoldedStacks) {
+        for (stack, count) in &other.counts {
+            *self.counts.entry(stack.clone()).or_default() += count;
+        }
+    }
+
+    /// The same samples with every frame renamed by `rename`; stacks that become equal add up.
+    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> FoldedStacks {
+        let mut renamed = FoldedStacks::default();
+        for (frames, samples) in self.stacks() {
+            let frames: Vec<String> = frames.map(&rename).collect();
+            renamed.add(&frames, samples);
+        }
+        renamed
+    }
+
     /// The folded text, one `stack count` line each, sorted by stack.
     pub fn to_text(&self) -> String {
         let mut text = String::new();

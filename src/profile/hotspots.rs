@@ -131,24 +131,33 @@ pub fn command_hotspots(stacks: &FoldedStacks, sampling: &StackSampling) -> Vec<
     if !matches!(sampling, StackSampling::Sampled { tool } if tool == "py-spy") {
         return hotspots(stacks, HOTSPOT_ROWS, None);
     }
-    let mut by_function = FoldedStacks::default();
-    for (frames, samples) in stacks.stacks() {
-        let frames: Vec<String> = frames.map(without_line).collect();
-        by_function.add(&frames, samples);
-    }
-    hotspots(&by_function, HOTSPOT_ROWS, None)
+    hotspots(&stacks.renamed(without_line), HOTSPOT_ROWS, None)
+}
+
+/// A py-spy frame `function (file.py:LINE)`, taken apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythonFrame<'a> {
+    pub function: &'a str,
+    /// The file as py-spy names it (a short name, relative to its module path).
+    pub file: &'a str,
+    pub line: usize,
+}
+
+/// The parts of a py-spy frame; `None` for a frame of another shape (a native one).
+pub fn python_frame(frame: &str) -> Option<PythonFrame<'_>> {
+    let (function, location) = frame.strip_suffix(')')?.rsplit_once(" (")?;
+    let (file, line) = location.rsplit_once(':')?;
+    Some(PythonFrame {
+        function,
+        file,
+        line: line.parse().ok()?,
+    })
 }
 
 /// `function (file.py)` for a py-spy frame `function (file.py:LINE)`; other frames unchanged.
 fn without_line(frame: &str) -> String {
-    let line_number = frame
-        .strip_suffix(')')
-        .and_then(|inner| inner.rsplit_once(':'))
-        .filter(|(head, line)| {
-            head.contains(" (") && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
-        });
-    match line_number {
-        Some((head, _)) => format!("{head})"),
+    match python_frame(frame) {
+        Some(PythonFrame { function, file, .. }) => format!("{function} ({file})"),
         None => frame.to_string(),
     }
 }

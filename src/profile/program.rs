@@ -115,6 +115,17 @@ pub struct ProgramStacks {
     pub ranks: Vec<(u32, FoldedStacks)>,
 }
 
+impl ProgramScaling {
+    /// `(threads, speedup over one thread)` at each measured count.
+    pub fn speedups(&self) -> Vec<(usize, f64)> {
+        let one_thread = self.points.first().map_or(1.0, |p| p.wall_seconds);
+        self.points
+            .iter()
+            .map(|p| (p.threads, one_thread / p.wall_seconds))
+            .collect()
+    }
+}
+
 /// The program rerun with its thread-count variable at each count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProgramScaling {
@@ -218,7 +229,7 @@ pub fn study(
                 .unwrap_or(&study.ranks[0].sampling)
                 .clone();
             let stacks = ProgramStacks {
-                whole: RankStudy::merged(&rank_stacks),
+                whole: ranks::merged(&rank_stacks),
                 ranks: rank_stacks,
             };
             (stacks, sampling, Fact::Known(study))

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::external::{self, CommandError, ProgramFacts, StackSampling};
 use super::folded::FoldedStacks;
-use super::hotspots::{Hotspot, command_hotspots};
+use super::hotspots::{Hotspot, command_hotspots, python_frame};
 use crate::detect::run::Runner;
 use crate::fact::Fact;
 
@@ -100,17 +100,20 @@ pub struct RankStudy {
     pub imbalance_of: String,
 }
 
-impl RankStudy {
-    /// The ranks' stacks added together: the program's profile across the job.
-    pub fn merged(stacks: &[(u32, FoldedStacks)]) -> Option<FoldedStacks> {
-        let mut merged = FoldedStacks::default();
-        for (_, rank) in stacks {
-            for (frames, samples) in rank.stacks() {
-                merged.add(&frames.collect::<Vec<_>>(), samples);
-            }
-        }
-        (!merged.is_empty()).then_some(merged)
+impl RankRun {
+    /// User and system CPU time of the rank's process.
+    pub fn cpu_seconds(&self) -> f64 {
+        self.facts.user_seconds + self.facts.system_seconds
     }
+}
+
+/// The ranks' stacks added together: the program's profile across the job.
+pub fn merged(stacks: &[(u32, FoldedStacks)]) -> Option<FoldedStacks> {
+    let mut merged = FoldedStacks::default();
+    for (_, rank) in stacks {
+        merged.add_all(rank);
+    }
+    (!merged.is_empty()).then_some(merged)
 }
 
 /// What a rank's probe leaves for the study: its measured run, or its stacks.
@@ -185,12 +188,14 @@ pub fn study_ranks(
     scratch: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(RankStudy, Vec<(u32, FoldedStacks)>), CommandError> {
-    let dir = scratch.join("ranks");
-    fs::create_dir_all(&dir).map_err(|source| CommandError::Spawn {
-        program: format!("mkdir {}", dir.display()),
-        source,
-    })?;
     let shown = [launch.launcher.join(" "), launch.program.join(" ")].join(" ");
+    let failed = |reason: String| CommandError::Ranks {
+        command: shown.clone(),
+        reason,
+    };
+    let dir = scratch.join("ranks");
+    fs::create_dir_all(&dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
     progress(&format!(
         "running `{shown}` with each rank measured on its own"
     ));
@@ -201,11 +206,7 @@ pub fn study_ranks(
         ));
         external::measure_command(&probed(launch, probe_exe, &dir, true), &[])?;
     }
-    read_ranks(launch, &dir, sample).map_err(|reason| CommandError::Failed {
-        command: shown,
-        status: reason,
-        wall_seconds: 0.0,
-    })
+    read_ranks(launch, &dir, sample).map_err(failed)
 }
 
 /// The launch with the probe between the launcher and the program.
@@ -321,13 +322,13 @@ fn imbalance(ranks: &[RankRun]) -> (f64, String) {
         .map(|r| {
             r.mpi_share
                 .known()
-                .map(|share| cpu_seconds(r) * (1.0 - share))
+                .map(|share| r.cpu_seconds() * (1.0 - share))
         })
         .collect();
     let (work, counted) = match outside_mpi {
         Some(work) => (work, "CPU time outside MPI"),
         None => (
-            ranks.iter().map(cpu_seconds).collect(),
+            ranks.iter().map(RankRun::cpu_seconds).collect(),
             "CPU time, MPI included (the time in MPI is not known for every rank; MPI \
              libraries busy-wait, so this understates the imbalance)",
         ),
@@ -340,10 +341,6 @@ fn imbalance(ranks: &[RankRun]) -> (f64, String) {
         0.0
     };
     (imbalance, counted.to_string())
-}
-
-fn cpu_seconds(rank: &RankRun) -> f64 {
-    rank.facts.user_seconds + rank.facts.system_seconds
 }
 
 /// mpi4py's communication methods: a Python line calling one of them is waiting in MPI or
@@ -439,14 +436,6 @@ impl SourceLines {
     }
 }
 
-/// `(file, line)` of a py-spy frame `function (file:line)`.
-fn python_location(frame: &str) -> Option<(&str, usize)> {
-    let inner = frame.strip_suffix(')')?;
-    let (_, location) = inner.rsplit_once(" (")?;
-    let (file, line) = location.rsplit_once(':')?;
-    Some((file, line.parse().ok()?))
-}
-
 fn calls_mpi(source: &str) -> bool {
     MPI4PY_METHODS
         .iter()
@@ -469,8 +458,8 @@ fn mpi_share(stacks: &FoldedStacks, sources: &mut SourceLines) -> Fact<f64> {
             .any(|frame| MPI_FRAME_MARKERS.iter().any(|m| frame.contains(m)));
         let python = frames
             .last()
-            .and_then(|leaf| python_location(leaf))
-            .and_then(|(file, line)| sources.line(file, line))
+            .and_then(|leaf| python_frame(leaf))
+            .and_then(|frame| sources.line(frame.file, frame.line))
             .is_some_and(calls_mpi);
         if native || python {
             in_mpi += samples;

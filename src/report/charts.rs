@@ -30,6 +30,21 @@ fn failed(chart: &'static str) -> impl Fn(DrawingAreaErrorKind<std::io::Error>) 
     }
 }
 
+/// The series' legend, in a white box at `position`.
+fn draw_legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+    name: &'static str,
+) -> Result<(), ChartError> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(failed(name))
+}
+
 /// One bar of the ladder chart: a variant's speedup over the reference with its interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeedupBar {
@@ -190,13 +205,7 @@ pub fn scaling_chart(
                     .map(|p| Circle::new((p.threads as f64, p.speedup), 4, BAR_COLOUR.filled())),
             )
             .map_err(failed(NAME))?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(failed(NAME))?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, NAME)?;
         root.present().map_err(failed(NAME))?;
     }
     Ok(svg)
@@ -300,13 +309,7 @@ pub fn growth_chart(
             .map_err(failed(NAME))?
             .label("measured")
             .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR_COLOUR.filled()));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(failed(NAME))?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, NAME)?;
         root.present().map_err(failed(NAME))?;
     }
     Ok(svg)
@@ -405,13 +408,7 @@ pub fn roofline_chart(roofs: &[Roof], points: &[RooflinePoint]) -> Result<String
                     + Text::new(point.label.clone(), (7, -7), (FONT, 12))])
                 .map_err(failed(NAME))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(failed(NAME))?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, NAME)?;
         root.present().map_err(failed(NAME))?;
     }
     Ok(svg)

@@ -196,14 +196,10 @@ fn your_program(out: &mut String, program: &ProgramSection) -> Result<(), ChartE
     }
     let _ = writeln!(out, "</dl><div class=\"charts\">");
     if let Fact::Known(scaling) = &program.study.scaling {
-        let one_thread = scaling.points.first().map_or(1.0, |p| p.wall_seconds);
         let points: Vec<ScalingPoint> = scaling
-            .points
-            .iter()
-            .map(|p| ScalingPoint {
-                threads: p.threads,
-                speedup: one_thread / p.wall_seconds,
-            })
+            .speedups()
+            .into_iter()
+            .map(|(threads, speedup)| ScalingPoint { threads, speedup })
             .collect();
         let label = format!("your program ({})", scaling.variable);
         let chart = scaling_chart(&label, &points, scaling.serial_fraction.known().copied())?;

@@ -138,7 +138,6 @@ fn ranks_text(study: &RankStudy) -> String {
         .ranks
         .iter()
         .map(|r| {
-            let cpu = r.facts.user_seconds + r.facts.system_seconds;
             let hottest = r
                 .hotspots
                 .iter()
@@ -150,7 +149,7 @@ fn ranks_text(study: &RankStudy) -> String {
                 r.rank,
                 r.host,
                 seconds(r.facts.wall_seconds),
-                seconds(cpu),
+                seconds(r.cpu_seconds()),
                 Unit::Cores.format(r.facts.cpu_utilisation),
                 match &r.mpi_share {
                     Fact::Known(share) => format!("{} of samples", Unit::Fraction.format(*share)),
