@@ -16,6 +16,10 @@ use crate::profile::sampler::DEFAULT_FREQUENCY_HZ;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Python interpreter for the Python ladder's rungs (default: HPC_ADVISOR_PYTHON, else
+    /// `python3` on PATH); a virtual environment's `bin/python` brings its packages.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

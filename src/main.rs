@@ -24,6 +24,9 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Some(python) = &cli.python {
+        hpc_kernels::scatter::variants::python::interpreter::use_interpreter(python.clone().into());
+    }
     // Ctrl-C and SIGTERM kill the run's child processes and remove its unfinished folder.
     if let Err(error) = hpc_advisor::interrupt::install() {
         eprintln!("warning: interrupts will not clean up after the run: {error}");

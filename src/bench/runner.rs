@@ -62,11 +62,18 @@ impl Executor for MeasuringExecutor {
         let cpu_before = process_cpu_seconds();
         let started = Instant::now();
         let output = variant.run(problem, settings)?;
-        let timing = Timing {
-            wall_seconds: started.elapsed().as_secs_f64(),
-            cpu_seconds: cpu_before
-                .zip(process_cpu_seconds())
-                .map(|(before, after)| after - before),
+        let timing = match output.own_timing {
+            // A run in another process (a Python rung) timed its computation itself.
+            Some(own) => Timing {
+                wall_seconds: own.wall.as_secs_f64(),
+                cpu_seconds: own.cpu.map(|cpu| cpu.as_secs_f64()),
+            },
+            None => Timing {
+                wall_seconds: started.elapsed().as_secs_f64(),
+                cpu_seconds: cpu_before
+                    .zip(process_cpu_seconds())
+                    .map(|(before, after)| after - before),
+            },
         };
         Ok((output, timing))
     }

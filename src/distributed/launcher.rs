@@ -194,10 +194,48 @@ pub fn launch_command(
     host: &Host,
     request: &LaunchRequest,
 ) -> LaunchCommand {
-    let threads = request.threads_per_rank.max(1);
+    let (mut args, ranks) = launcher_options(
+        launcher,
+        allocation,
+        host,
+        request.ranks,
+        request.threads_per_rank,
+    );
+    args.push(request.program.clone().into_os_string());
+    args.extend(request.args.iter().cloned());
+    LaunchCommand {
+        program: launcher.program.clone(),
+        args,
+        ranks,
+    }
+}
+
+/// The launcher's program and options up to the program it starts, for `ranks` ranks here
+/// (default: as [`launch_command`] chooses): what a rung that starts its own MPI job
+/// (`py-mpi4py`) puts before its interpreter. `None` when no launcher is found.
+pub fn detected_launch_prefix(ranks: Option<usize>) -> Option<Vec<OsString>> {
+    let allocation = Allocation::detect();
+    let launcher = Launcher::detect(allocation.as_ref())?;
+    let (options, _) = launcher_options(&launcher, allocation.as_ref(), &Host::detect(), ranks, 1);
+    Some(
+        std::iter::once(launcher.program.into_os_string())
+            .chain(options)
+            .collect(),
+    )
+}
+
+/// The launcher's options for `ranks` ranks (or its default count) of `threads_per_rank`
+/// threads, and the rank count they start.
+fn launcher_options(
+    launcher: &Launcher,
+    allocation: Option<&Allocation>,
+    host: &Host,
+    ranks: Option<usize>,
+    threads_per_rank: usize,
+) -> (Vec<OsString>, usize) {
+    let threads = threads_per_rank.max(1);
     let slots = allocation.map_or(host.slots, |a| a.tasks * a.cpus_per_task.max(1) / threads);
-    let ranks = request
-        .ranks
+    let ranks = ranks
         .or(allocation.map(|a| a.tasks))
         .unwrap_or(host.slots / threads)
         .max(1);
@@ -242,13 +280,7 @@ pub fn launch_command(
             }
         }
     }
-    args.push(request.program.clone().into_os_string());
-    args.extend(request.args.iter().cloned());
-    LaunchCommand {
-        program: launcher.program.clone(),
-        args,
-        ranks,
-    }
+    (args, ranks)
 }
 
 #[cfg(test)]

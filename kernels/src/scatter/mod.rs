@@ -19,4 +19,4 @@ pub use contour::{Contour, ContourError, Orientation};
 pub use field::{Agreement, Field};
 pub use geometry::{Grid, INSIDE_THRESHOLD, Scene, SegmentTable, is_inside};
 pub use problem::{Problem, ProblemBuilder, ProblemError, WorkEstimate};
-pub use variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};
+pub use variant::{Availability, OwnTiming, Phase, RunOutput, RunSettings, Variant, VariantError};

@@ -3,7 +3,7 @@
 //! Adding a variant is one module plus one line here.
 
 use super::variant::Variant;
-use super::variants::{fused, gpu, mpi, naive, processes, simd, vectorised};
+use super::variants::{fused, gpu, mpi, naive, processes, python, simd, vectorised};
 
 static VARIANTS: &[&dyn Variant] = &[
     &naive::NAIVE,
@@ -23,9 +23,21 @@ pub fn all() -> &'static [&'static dyn Variant] {
     VARIANTS
 }
 
-/// The variant called `name`, if registered.
+/// The Python ladder (`kernels/python/`), in ladder order: run on its own, on problem
+/// sizes its slow first rung allows, and compared with the Rust ladder per pair.
+pub fn python() -> impl Iterator<Item = &'static dyn Variant> {
+    python::RUNGS
+        .iter()
+        .map(|rung| *rung as &'static dyn Variant)
+}
+
+/// The variant called `name`, Rust or Python, if registered.
 pub fn find(name: &str) -> Option<&'static dyn Variant> {
-    VARIANTS.iter().copied().find(|v| v.name() == name)
+    VARIANTS
+        .iter()
+        .copied()
+        .chain(python())
+        .find(|v| v.name() == name)
 }
 
 /// The variant every other is checked against.
@@ -33,7 +45,12 @@ pub fn reference() -> &'static dyn Variant {
     &naive::NAIVE
 }
 
-/// All registered names, for error messages.
+/// All registered names, Rust then Python, for error messages.
 pub fn names() -> Vec<&'static str> {
-    VARIANTS.iter().map(|v| v.name()).collect()
+    VARIANTS
+        .iter()
+        .copied()
+        .chain(python())
+        .map(|v| v.name())
+        .collect()
 }

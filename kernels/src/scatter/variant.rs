@@ -66,6 +66,9 @@ pub struct RunSettings {
     pub usable_cores: Option<usize>,
     /// Use single precision on the GPU even where f64 is offered.
     pub force_f32: bool,
+    /// The MPI launch command up to the program (`mpirun -n 2 ...`), for the
+    /// rungs that start an MPI job of their own (`py-mpi4py`); `None` skips them.
+    pub mpi_launcher: Option<Vec<OsString>>,
 }
 
 impl RunSettings {
@@ -103,6 +106,18 @@ pub struct RunOutput {
     pub phases: Vec<Phase>,
     /// Facts about how the run went, e.g. the SIMD instruction set dispatched.
     pub notes: Vec<String>,
+    /// The run's own measurement of its computation, for runs done by another
+    /// process (a Python rung): the caller's clock would add the interpreter's
+    /// start and the transfer of the field.
+    pub own_timing: Option<OwnTiming>,
+}
+
+/// Wall and CPU time a run measured around its own computation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OwnTiming {
+    pub wall: Duration,
+    /// CPU time of every process that computed (`None` when some could not be counted).
+    pub cpu: Option<Duration>,
 }
 
 impl RunOutput {
@@ -111,6 +126,7 @@ impl RunOutput {
             field: Some(field),
             phases: Vec::new(),
             notes: Vec::new(),
+            own_timing: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod gpu;
 pub mod mpi;
 pub mod naive;
 pub mod processes;
+pub mod python;
 pub mod rows;
 pub mod simd;
 pub mod vectorised;

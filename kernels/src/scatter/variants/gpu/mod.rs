@@ -159,6 +159,7 @@ mod tests {
             let output = RunOutput {
                 field: None,
                 phases: Vec::new(),
+                own_timing: None,
                 notes: vec!["adapter: x".into(), precision.note().into()],
             };
             assert_eq!(Precision::of(&output), Some(precision));
@@ -167,6 +168,7 @@ mod tests {
         let cpu = RunOutput {
             field: None,
             phases: Vec::new(),
+            own_timing: None,
             notes: vec!["4 threads".into()],
         };
         assert_eq!(Precision::of(&cpu), None);

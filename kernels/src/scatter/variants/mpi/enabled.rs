@@ -100,6 +100,7 @@ pub fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput, Varia
             field: None,
             phases: Vec::new(),
             notes: Vec::new(),
+            own_timing: None,
         });
     };
     let mut output = RunOutput::field(layout.unpack(&buffer));
