@@ -8,6 +8,7 @@
 //! timings.
 
 pub mod ceilings;
+pub mod python;
 pub mod runner;
 pub mod scaling;
 pub mod stats;

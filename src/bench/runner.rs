@@ -353,7 +353,7 @@ pub struct VariantResult {
 }
 
 impl VariantResult {
-    fn new(measurement: Measurement, pairs: u64, speedup: Option<Speedup>) -> VariantResult {
+    pub fn new(measurement: Measurement, pairs: u64, speedup: Option<Speedup>) -> VariantResult {
         let seconds = measurement.wall_seconds.median;
         VariantResult {
             pairs,

@@ -23,6 +23,7 @@ use crate::analyse::facts::{Measured, facts, techniques};
 use crate::analyse::runs::{gpu_run, mpi_run};
 use crate::analyse::{Budget, StageEnd, StageName, Stages};
 use crate::bench::ceilings::MPIRUN_LAUNCH;
+use crate::bench::python::{self, PythonLadder};
 use crate::bench::runner::{MeasuringExecutor, Outcome, Reference};
 use crate::bench::scaling::thread_counts;
 use crate::bench::{self, BenchReport, BenchSettings, Progress};
@@ -32,6 +33,7 @@ use crate::commands::kernel::check_workload;
 use crate::commands::profile::save_command_flamegraph;
 use crate::commands::profile::{sample_variants, save_differential, save_variant_profile};
 use crate::detect::{Machine, detect, usable_cores};
+use crate::distributed::launcher::detected_launch_prefix;
 use crate::distributed::{MpiJob, run_mpi_job};
 use crate::error::user_error;
 use crate::fact::Fact;
@@ -97,6 +99,14 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
             reference = Some(naive);
             report
         });
+    let python = stages.run(StageName::Python, || {
+        run_python(
+            &problem,
+            &settings,
+            reference.as_ref(),
+            budget.for_stage(StageName::Python),
+        )
+    });
     let mpi = stages.run(StageName::Mpi, || {
         launch_mpi(
             &problem,
@@ -164,6 +174,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         },
         machine,
         bench,
+        python,
         profiles,
         mpi,
         gpu,
@@ -386,6 +397,36 @@ fn run_bench(
     );
     progress.finish();
     report.map_err(|e| StageEnd::Failed(e.to_string()))
+}
+
+/// The Python ladder, checked against the bench's reference field.
+fn run_python(
+    problem: &Problem,
+    settings: &RunSettings,
+    reference: Option<&Reference>,
+    budget_seconds: f64,
+) -> Result<PythonLadder, StageEnd> {
+    if let Some(reason) = python::unavailable_reason() {
+        return Err(StageEnd::Skipped(format!(
+            "no Python for the Python ladder: {reason}"
+        )));
+    }
+    let reference = reference.ok_or_else(|| {
+        StageEnd::Skipped("the bench produced no reference field to check the rungs against".into())
+    })?;
+    let mut settings = settings.clone();
+    settings.mpi_launcher = detected_launch_prefix(None);
+    let mut progress = ProgressReporter::new(budget_seconds);
+    let ladder = python::run_python_ladder(
+        &mut MeasuringExecutor,
+        problem,
+        reference,
+        &settings,
+        budget_seconds,
+        &mut progress,
+    );
+    progress.finish();
+    ladder.map_err(StageEnd::Failed)
 }
 
 /// The fastest measured variant whose techniques pass `wanted`.
@@ -617,12 +658,22 @@ fn disagreements_as_error(report: &Report) -> anyhow::Result<()> {
     if let Fact::Known(bench) = &report.bench {
         failures_as_error(bench)?;
     }
+    // A Python rung that ran and disagreed (not one whose environment failed it).
+    let python_disagreeing = report.python.known().into_iter().flat_map(|ladder| {
+        ladder.rungs.iter().filter_map(|rung| match &rung.entry.outcome {
+            Outcome::Failed(failure) if failure.agreement.is_some() => {
+                Some(rung.entry.variant.as_str())
+            }
+            _ => None,
+        })
+    });
     let disagreeing: Vec<&str> = [
         report.mpi.known().filter(|run| !run.agrees).map(|_| "mpi"),
         report.gpu.known().filter(|run| !run.agrees).map(|_| "gpu"),
     ]
     .into_iter()
     .flatten()
+    .chain(python_disagreeing)
     .collect();
     if disagreeing.is_empty() {
         return Ok(());
@@ -659,6 +710,7 @@ mod tests {
             },
             machine: Fact::unknown("not detected in this test"),
             bench: Fact::unknown("not run in this test"),
+            python: Fact::unknown("not run in this test"),
             profiles: Fact::unknown("not run in this test"),
             mpi,
             gpu: Fact::unknown("not run in this test"),

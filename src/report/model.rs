@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::advise::{Facts, Recommendation};
 use crate::bench::BenchReport;
+use crate::bench::python::PythonLadder;
 use crate::detect::Machine;
 use crate::fact::Fact;
 use crate::profile::program::ProgramStudyRecord;
@@ -40,6 +41,9 @@ pub struct Report {
     pub machine: Fact<Machine>,
     /// The ladder with statistics, the ceilings and the scaling analysis.
     pub bench: Fact<BenchReport>,
+    /// The Python ladder (pure Python, NumPy, Numba, process pool, mpi4py), per pair.
+    #[serde(default = "python_ladder_not_recorded")]
+    pub python: Fact<PythonLadder>,
     /// Flamegraph profiles and memory statistics of the profiled variants.
     pub profiles: Fact<VariantProfilesRecord>,
     /// The MPI variant launched through the detected launcher.
@@ -56,6 +60,11 @@ pub struct Report {
     pub stages: Vec<Stage>,
     /// Files of the run folder, relative to it.
     pub artefacts: Vec<Artefact>,
+}
+
+/// What a report written before the Python ladder existed says of it.
+fn python_ladder_not_recorded() -> Fact<PythonLadder> {
+    Fact::unknown("this report was written before hpc-advisor measured the Python ladder")
 }
 
 /// The user's program in the report: the study, the facts the tree read for it, its plan.
