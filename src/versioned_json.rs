@@ -9,7 +9,7 @@ pub enum DocumentError {
     #[error("not valid JSON: {0}")]
     NotJson(serde_json::Error),
     #[error("`schema_version` is {found}, but this build reads version {expected}")]
-    UnknownSchemaVersion { found: String, expected: u32 },
+    UnknownSchemaVersion { found: String, expected: String },
     #[error("field `{path}`: {message}")]
     Field { path: String, message: String },
 }
@@ -19,13 +19,26 @@ pub fn from_versioned_json<T: DeserializeOwned>(
     text: &str,
     expected_version: u32,
 ) -> Result<T, DocumentError> {
+    from_any_versioned_json(text, &[expected_version])
+}
+
+/// As [`from_versioned_json`], for a type that reads every version in `readable` (the later
+/// ones only added fields, with defaults for the earlier documents that lack them).
+pub fn from_any_versioned_json<T: DeserializeOwned>(
+    text: &str,
+    readable: &[u32],
+) -> Result<T, DocumentError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(DocumentError::NotJson)?;
     match value.get("schema_version") {
-        Some(version) if version.as_u64() == Some(u64::from(expected_version)) => {}
+        Some(version)
+            if version
+                .as_u64()
+                .is_some_and(|v| readable.iter().any(|r| u64::from(*r) == v)) => {}
         Some(version) => {
+            let names: Vec<String> = readable.iter().map(u32::to_string).collect();
             return Err(DocumentError::UnknownSchemaVersion {
                 found: version.to_string(),
-                expected: expected_version,
+                expected: names.join(" or "),
             });
         }
         None => {

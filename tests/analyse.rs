@@ -68,7 +68,9 @@ fn a_quick_analysis_writes_a_complete_run_folder_and_never_replaces_one() {
     let names: Vec<&str> = report.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["detect", "bench", "python", "mpi", "gpu", "profile", "advise"]
+        [
+            "detect", "bench", "python", "mpi", "gpu", "profile", "advise"
+        ]
     );
     for stage in &report.stages {
         if let StageOutcome::Failed { error } = &stage.outcome {

@@ -138,6 +138,50 @@ pub struct Measurements {
     pub overheads: Overheads,
     /// The GPU variant timed including host-device transfers.
     pub gpu_offload: Fact<GpuOffload>,
+    /// The Python ladder (pure Python to mpi4py) measured here, per pair; unknown when it
+    /// did not run (and in facts written before it existed, where it may be left out).
+    #[serde(default = "python_ladder_not_recorded")]
+    pub python_ladder: Fact<PythonLadderFacts>,
+}
+
+fn python_ladder_not_recorded() -> Fact<PythonLadderFacts> {
+    Fact::unknown("not recorded in these facts")
+}
+
+/// The Python rungs as measured, for the plan's Python words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonLadderFacts {
+    /// e.g. "CPython 3.11.7 (/usr/bin/python3)".
+    pub interpreter: String,
+    /// In ladder order: `py-pure`, `py-numpy`, `py-numba`, `py-numba-prange`, `py-pool`, `py-mpi4py`.
+    pub rungs: Vec<PythonRungFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonRungFacts {
+    pub name: String,
+    /// Threads, processes or ranks it ran with.
+    pub workers: u32,
+    /// The problem it ran on: the run's, or a smaller one (per-pair costs compare across sizes).
+    pub problem: String,
+    /// Pair evaluations of that problem; `null` when it did not run.
+    pub pairs: Option<u64>,
+    /// Median nanoseconds per pair evaluation; unknown, with why, when it was skipped or failed.
+    pub ns_per_pair: Fact<f64>,
+    /// Confidence interval [low, high] of that median; unknown with one run.
+    pub ns_per_pair_interval: Fact<[f64; 2]>,
+    /// Numba's compilation in a process's first call, in seconds (paid once per process).
+    pub compile_seconds: Option<f64>,
+    /// What a run costs outside its own clock, in seconds: an MPI job's launch and start-up.
+    pub overhead_seconds: Option<f64>,
+}
+
+impl PythonLadderFacts {
+    pub fn rung(&self, name: &str) -> Option<&PythonRungFacts> {
+        self.rungs.iter().find(|r| r.name == name)
+    }
 }
 
 /// The techniques a variant applies; a variant may combine several.

@@ -15,6 +15,7 @@ pub mod document;
 pub mod facts;
 pub mod named;
 pub mod plan;
+pub mod python;
 pub mod reading;
 pub mod render;
 pub mod tree;

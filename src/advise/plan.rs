@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::facts::{Agreement, Facts, Technique, VariantMeasurement};
 use super::named::{FactId, FactSource, passing};
+use super::python::{PythonGain, gains_for};
 use super::reading::Unit;
 use super::tree::{
     ActionTemplate, GainRule, Level, Marginal, STABLE_SPREAD, Tree, WORTHWHILE_GAIN,
@@ -36,6 +37,13 @@ pub struct Plan {
     pub total: f64,
     /// Every option of the tree that is not a step, with the measured or decided reason.
     pub ruled_out: Vec<RuledOut>,
+    /// The Python ladder measured here, in one paragraph; unknown when it did not run.
+    #[serde(default = "python_summary_not_recorded")]
+    pub python_summary: Fact<String>,
+}
+
+fn python_summary_not_recorded() -> Fact<String> {
+    Fact::unknown("this plan was made before hpc-advisor measured the Python ladder")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -54,6 +62,9 @@ pub struct PlanStep {
     pub cost: String,
     pub rust_c: String,
     pub python: String,
+    /// The Python ladder's measurements of this step's Python forms, here; empty when none.
+    #[serde(default)]
+    pub python_measured: Vec<PythonGain>,
 }
 
 /// A step's own gain: one measurement over another, both of this run.
@@ -168,6 +179,7 @@ pub fn plan(facts: &Facts, tree: &Tree, path: &[Step], called: &[Called]) -> Pla
         steps,
         total,
         ruled_out,
+        python_summary: super::python::summary(facts),
     }
 }
 
@@ -504,6 +516,7 @@ fn evaluate<'a>(
         cost: template.cost.to_string(),
         rust_c: template.rust_c.to_string(),
         python: template.python.to_string(),
+        python_measured: gains_for(facts, template.id),
     })
 }
 

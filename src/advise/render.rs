@@ -77,6 +77,9 @@ pub fn plan_terminal(plan: &Plan, details: bool) -> String {
             out_option.reason
         );
     }
+    if let Fact::Known(summary) = &plan.python_summary {
+        let _ = writeln!(out, "\n  For Python users\n    {summary}");
+    }
     out
 }
 
@@ -133,7 +136,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
             Unit::Times.format(step.running_total),
             cell(&step.cost),
             cell(&step.rust_c),
-            cell(&step.python)
+            cell(&python_text(step))
         );
     }
     if plan.steps.is_empty() {
@@ -158,6 +161,9 @@ pub fn plan_markdown(plan: &Plan) -> String {
             out_option.why.label(),
             out_option.reason
         );
+    }
+    if let Fact::Known(summary) = &plan.python_summary {
+        let _ = writeln!(out, "\n### For Python users\n\n{summary}");
     }
     out
 }
@@ -216,8 +222,21 @@ pub fn step_fields(step: &PlanStep) -> [(&'static str, String); 3] {
     [
         ("cost", step.cost.clone()),
         ("Rust/C", step.rust_c.clone()),
-        ("Python", step.python.clone()),
+        ("Python", python_text(step)),
     ]
+}
+
+/// A step's Python words, with what the Python ladder measured of them here.
+pub fn python_text(step: &PlanStep) -> String {
+    if step.python_measured.is_empty() {
+        return step.python.clone();
+    }
+    let measured: Vec<&str> = step
+        .python_measured
+        .iter()
+        .map(|gain| gain.sentence.as_str())
+        .collect();
+    format!("{}. Measured here: {}", step.python, measured.join("; "))
 }
 
 /// The work-item crossover in words, with its rule.

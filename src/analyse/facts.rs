@@ -14,12 +14,13 @@ use hpc_kernels::scatter::{Problem, registry};
 
 use crate::advise::facts::{
     Agreement, Allocation, Ceilings, Cores, Gpu, GpuOffload, Hotspot, MachineFacts, Measurements,
-    Mpi, Overheads, ProblemFacts, ProfileFacts, ProgramStudy, PythonStack, Simd, Speedup,
-    Technique, ThreadScaling, UserProgram, VariantMeasurement,
+    Mpi, Overheads, ProblemFacts, ProfileFacts, ProgramStudy, PythonLadderFacts, PythonRungFacts,
+    PythonStack, Simd, Speedup, Technique, ThreadScaling, UserProgram, VariantMeasurement,
 };
 use crate::advise::{FACTS_SCHEMA_VERSION, Facts};
 use crate::bench::BenchReport;
 use crate::bench::ceilings::{MPIRUN_LAUNCH, PROCESS_SPAWN, RAYON_TASK, THREAD_SPAWN};
+use crate::bench::python::PythonLadder;
 use crate::bench::runner::{Outcome, VariantResult};
 use crate::bench::stats::{Summary, median, median_absolute_deviation};
 use crate::detect::Machine;
@@ -43,6 +44,7 @@ pub struct Measured<'a> {
     pub profiles: Fact<&'a VariantProfilesRecord>,
     pub mpi: Fact<&'a MpiRun>,
     pub gpu: Fact<&'a GpuRun>,
+    pub python: Fact<&'a PythonLadder>,
     /// The user's own program, when one was profiled.
     pub program: Fact<&'a ProgramStudyRecord>,
 }
@@ -57,6 +59,7 @@ pub fn facts(measured: &Measured) -> Facts {
             measured.bench.clone(),
             measured.mpi.clone(),
             measured.gpu.clone(),
+            measured.python.clone(),
         ),
         profile: profile_facts(measured.profiles.clone()),
         program: measured.program.clone().map(user_program),
@@ -231,10 +234,18 @@ pub fn measurements(
     bench: Fact<&BenchReport>,
     mpi: Fact<&MpiRun>,
     gpu: Fact<&GpuRun>,
+    python: Fact<&PythonLadder>,
 ) -> Measurements {
+    let python_ladder = python.map(python_ladder_facts);
     let bench = match bench {
         Fact::Known(bench) => bench,
-        Fact::Unknown(why) => return unmeasured(&format!("the benchmark did not run: {why}"), mpi),
+        Fact::Unknown(why) => {
+            return unmeasured(
+                &format!("the benchmark did not run: {why}"),
+                mpi,
+                python_ladder,
+            );
+        }
     };
 
     let mut variants: Vec<VariantMeasurement> = bench
@@ -301,6 +312,40 @@ pub fn measurements(
             }),
         },
         gpu_offload: gpu_offload(bench, gpu),
+        python_ladder,
+    }
+}
+
+/// The Python ladder's rungs as facts: per-pair medians, or why a rung has none.
+fn python_ladder_facts(ladder: &PythonLadder) -> PythonLadderFacts {
+    PythonLadderFacts {
+        interpreter: ladder.interpreter.clone(),
+        rungs: ladder
+            .rungs
+            .iter()
+            .map(|rung| {
+                let why = match &rung.entry.outcome {
+                    Outcome::Measured(_) => String::new(),
+                    Outcome::Skipped { reason, hint } => format!("skipped: {reason} ({hint})"),
+                    Outcome::Failed(failure) => format!("failed: {}", failure.message),
+                };
+                let cost = rung.ns_per_pair();
+                PythonRungFacts {
+                    name: rung.entry.variant.clone(),
+                    workers: rung.entry.workers as u32,
+                    problem: rung.problem.clone(),
+                    pairs: rung.result().map(|r| r.pairs),
+                    ns_per_pair: Fact::from_option(cost.map(|c| c.0), || why.clone()),
+                    ns_per_pair_interval: match cost {
+                        Some((_, Some((low, high)))) => Fact::Known([low, high]),
+                        Some((_, None)) => Fact::unknown("one run: no interval"),
+                        None => Fact::unknown(why.clone()),
+                    },
+                    compile_seconds: rung.compile_seconds,
+                    overhead_seconds: rung.overhead_seconds,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -314,7 +359,11 @@ fn unmeasured_ceiling(bench: &BenchReport, prefix: &str, missing: &str) -> Strin
 
 /// Measurements when the benchmark did not run: everything unknown with `why`, but the
 /// launch cost the MPI job measured.
-fn unmeasured(why: &str, mpi: Fact<&MpiRun>) -> Measurements {
+fn unmeasured(
+    why: &str,
+    mpi: Fact<&MpiRun>,
+    python_ladder: Fact<PythonLadderFacts>,
+) -> Measurements {
     let why = why.to_string();
     Measurements {
         variants: Vec::new(),
@@ -334,6 +383,7 @@ fn unmeasured(why: &str, mpi: Fact<&MpiRun>) -> Measurements {
                 .or_else(|_| Fact::unknown(why.clone())),
         },
         gpu_offload: Fact::unknown(why),
+        python_ladder,
     }
 }
 
@@ -653,6 +703,7 @@ mod tests {
             Fact::Known(&bench),
             Fact::unknown("skipped"),
             Fact::unknown("skipped"),
+            Fact::unknown("no Python ladder in this test"),
         );
         let names: Vec<&str> = measurements
             .variants
@@ -729,6 +780,7 @@ mod tests {
             Fact::unknown("the bench stage failed: naive failed"),
             Fact::Known(&mpi),
             Fact::unknown("the gpu stage was skipped: no GPU adapter"),
+            Fact::unknown("no Python ladder in this test"),
         );
         assert!(measurements.variants.is_empty());
         assert_eq!(
@@ -757,6 +809,7 @@ mod tests {
             Fact::Known(&bench),
             Fact::Known(&mpi),
             Fact::unknown("skipped"),
+            Fact::unknown("no Python ladder in this test"),
         );
         let listed = measurements
             .variants
@@ -805,8 +858,13 @@ mod tests {
             agrees: true,
             crossover_pairs: Fact::unknown("the GPU never won"),
         };
-        let offload =
-            measurements(Fact::Known(&bench), Fact::unknown("x"), Fact::Known(&gpu)).gpu_offload;
+        let offload = measurements(
+            Fact::Known(&bench),
+            Fact::unknown("x"),
+            Fact::Known(&gpu),
+            Fact::unknown("no Python ladder in this test"),
+        )
+        .gpu_offload;
         assert_eq!(
             offload,
             Fact::unknown("the gpu variant was not in the ladder")

@@ -8,6 +8,7 @@ use tabled::{Table, Tabled};
 
 use super::BenchReport;
 use super::ceilings::{Ceilings, ThroughputCeiling};
+use super::python::PythonLadder;
 use super::runner::Outcome;
 use super::scaling::Scaling;
 use super::stats::{Interval, QUIET_MACHINE_ADVICE, Summary};
@@ -455,4 +456,110 @@ fn write_warnings(report: &BenchReport, out: &mut impl Write) -> io::Result<()> 
         writeln!(out, "- {line}")?;
     }
     Ok(())
+}
+
+#[derive(Tabled)]
+pub struct PythonRow {
+    rung: String,
+    workers: usize,
+    #[tabled(rename = "ran on")]
+    problem: String,
+    runs: String,
+    median: String,
+    #[tabled(rename = "ns/pair")]
+    ns_per_pair: String,
+    #[tabled(rename = "over pure")]
+    over_pure: String,
+    #[tabled(rename = "compile")]
+    compile: String,
+    #[tabled(rename = "outside")]
+    overhead: String,
+}
+
+/// `128x128x128` from a problem's description, or the description itself.
+fn problem_size(description: &str) -> String {
+    let cells = description.split(" cells").next().unwrap_or(description);
+    match description
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.strip_suffix(" segments"))
+    {
+        Some(segments) => format!("{cells}x{segments}"),
+        None => description.to_string(),
+    }
+}
+
+/// One row per Python rung: where it ran, its timing, its gain per pair over pure Python.
+pub fn python_rows(ladder: &PythonLadder) -> Vec<PythonRow> {
+    ladder
+        .rungs
+        .iter()
+        .map(|rung| {
+            let mut row = PythonRow {
+                rung: rung.entry.variant.clone(),
+                workers: rung.entry.workers,
+                problem: problem_size(&rung.problem),
+                runs: String::new(),
+                median: String::new(),
+                ns_per_pair: String::new(),
+                over_pure: String::new(),
+                compile: optional(rung.compile_seconds, seconds),
+                overhead: optional(rung.overhead_seconds, seconds),
+            };
+            match &rung.entry.outcome {
+                Outcome::Measured(result) => {
+                    row.runs = result.measurement.repetitions.to_string();
+                    row.median = seconds(result.measurement.wall_seconds.median);
+                    row.ns_per_pair = format!("{:.1}", result.ns_per_pair);
+                    row.over_pure = ladder
+                        .gain(&rung.entry.variant, "py-pure")
+                        .map_or_else(|| "–".to_string(), |g| format!("{:.1}x", g.times));
+                }
+                Outcome::Failed(failure) => row.runs = format!("FAILED: {}", failure.message),
+                Outcome::Skipped { .. } => row.runs = "skipped".to_string(),
+            }
+            row
+        })
+        .collect()
+}
+
+pub fn python_caption(ladder: &PythonLadder) -> String {
+    format!(
+        "Python ladder: {} (per-pair costs compare across the sizes the rungs ran on; \
+         Numba's compile, once per process, and what a run spends outside its own clock \
+         (interpreter start, transfers, an MPI job's launch) are not in the timings)",
+        ladder.interpreter
+    )
+}
+
+/// What the Python rung table cannot hold: why rungs were skipped or failed, where they ran.
+pub fn python_notes(ladder: &PythonLadder) -> Vec<String> {
+    let mut notes: Vec<String> = ladder
+        .rungs
+        .iter()
+        .filter_map(|rung| match &rung.entry.outcome {
+            Outcome::Skipped { reason, hint } => Some(format!(
+                "`{}` skipped: {reason} ({hint})",
+                rung.entry.variant
+            )),
+            Outcome::Failed(failure) => Some(format!(
+                "`{}` failed: {}",
+                rung.entry.variant, failure.message
+            )),
+            Outcome::Measured(_) => None,
+        })
+        .collect();
+    let smaller: Vec<String> = ladder
+        .rungs
+        .iter()
+        .filter(|rung| !rung.full_size && rung.result().is_some())
+        .map(|rung| format!("`{}` on {}", rung.entry.variant, rung.problem))
+        .collect();
+    if !smaller.is_empty() {
+        notes.push(format!(
+            "run on a smaller problem, for the time budget: {}",
+            smaller.join("; ")
+        ));
+    }
+    notes
 }

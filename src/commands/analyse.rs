@@ -138,6 +138,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
             profiles: profiles.as_ref(),
             mpi: mpi.as_ref(),
             gpu: gpu.as_ref(),
+            python: python.as_ref(),
             program: Fact::unknown(match &program {
                 None => "no program of yours was studied (`hpc-advisor analyse -- CMD`)",
                 Some(_) => {
@@ -660,12 +661,15 @@ fn disagreements_as_error(report: &Report) -> anyhow::Result<()> {
     }
     // A Python rung that ran and disagreed (not one whose environment failed it).
     let python_disagreeing = report.python.known().into_iter().flat_map(|ladder| {
-        ladder.rungs.iter().filter_map(|rung| match &rung.entry.outcome {
-            Outcome::Failed(failure) if failure.agreement.is_some() => {
-                Some(rung.entry.variant.as_str())
-            }
-            _ => None,
-        })
+        ladder
+            .rungs
+            .iter()
+            .filter_map(|rung| match &rung.entry.outcome {
+                Outcome::Failed(failure) if failure.agreement.is_some() => {
+                    Some(rung.entry.variant.as_str())
+                }
+                _ => None,
+            })
     });
     let disagreeing: Vec<&str> = [
         report.mpi.known().filter(|run| !run.agrees).map(|_| "mpi"),

@@ -33,7 +33,7 @@ pub fn read_report(path: &Path) -> anyhow::Result<Report> {
             unreadable: "give the report.json of a run folder written by `hpc-advisor analyse`",
             not_json: "a report is the report.json of a run folder; see docs/reading-a-report.md",
             unknown_version: &format!(
-                "this build renders reports with `\"schema_version\": {REPORT_SCHEMA_VERSION}`; a version-1 report (before the plan) can still be re-advised with `hpc-advisor advise --from FILE`, or re-run `hpc-advisor analyse`"
+                "this build renders reports of schema versions 2 and {REPORT_SCHEMA_VERSION}; a version-1 report (before the plan) can still be re-advised with `hpc-advisor advise --from FILE`, or re-run `hpc-advisor analyse`"
             ),
             bad_field: "the report does not match docs/report-schema.json; re-run `hpc-advisor analyse` or fix that field",
         },

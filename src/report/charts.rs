@@ -13,6 +13,10 @@ const WIDTH: u32 = 820;
 const FONT: &str = "sans-serif";
 const BAR_COLOUR: RGBColor = RGBColor(46, 109, 180);
 const FAILED_COLOUR: RGBColor = RGBColor(170, 170, 170);
+/// The second group of bars: the Python rungs.
+const SECOND_COLOUR: RGBColor = RGBColor(232, 163, 23);
+/// Published figures drawn for comparison.
+const REFERENCE_COLOUR: RGBColor = RGBColor(200, 30, 45);
 const FIT_COLOUR: RGBColor = RGBColor(214, 94, 40);
 
 /// A chart could not be drawn.
@@ -54,10 +58,28 @@ pub struct SpeedupBar {
     pub high: f64,
     /// Failed its agreement check: drawn grey, no speedup claimed.
     pub failed: bool,
+    /// Drawn in the second colour (the Python rungs beside the Rust ones).
+    pub second_group: bool,
+    /// A published range to compare with (seed 000's figures), drawn as a red mark.
+    pub reference: Option<(f64, f64)>,
+}
+
+/// What a speedup chart measures against.
+#[derive(Debug, Clone, Copy)]
+pub struct SpeedupAxes<'a> {
+    pub caption: &'a str,
+    pub x_desc: &'a str,
+}
+
+impl SpeedupAxes<'static> {
+    pub const OVER_NAIVE: SpeedupAxes<'static> = SpeedupAxes {
+        caption: "Speedup over the naive port (log scale)",
+        x_desc: "times faster than naive",
+    };
 }
 
 /// Horizontal bars of speedup over the reference on a log axis, with interval whiskers.
-pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
+pub fn speedup_chart(bars: &[SpeedupBar], axes: SpeedupAxes) -> Result<String, ChartError> {
     const NAME: &str = "speedup";
     let mut svg = String::new();
     let height = 80 + 34 * bars.len().max(1) as u32;
@@ -67,14 +89,20 @@ pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
         let shown = bars
             .iter()
             .filter(|b| !b.failed && b.speedup.is_finite() && b.speedup > 0.0);
+        let references = bars.iter().filter_map(|b| b.reference);
         let top = shown
             .clone()
             .map(|b| b.high.max(b.speedup))
+            .chain(references.clone().map(|r| r.1))
             .fold(1.0, f64::max)
             * 3.0;
-        let bottom = shown.map(|b| b.low.min(b.speedup)).fold(1.0, f64::min) / 2.0;
+        let bottom = shown
+            .map(|b| b.low.min(b.speedup))
+            .chain(references.map(|r| r.0))
+            .fold(1.0, f64::min)
+            / 2.0;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Speedup over the naive port (log scale)", (FONT, 18))
+            .caption(axes.caption, (FONT, 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(130)
@@ -83,7 +111,7 @@ pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .x_desc("times faster than naive")
+            .x_desc(axes.x_desc)
             .y_labels(bars.len().max(1))
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => {
@@ -96,6 +124,8 @@ pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
         for (i, bar) in bars.iter().enumerate() {
             let (value, colour, text) = if bar.failed {
                 (bottom, FAILED_COLOUR, "failed agreement check".to_string())
+            } else if bar.second_group {
+                (bar.speedup, SECOND_COLOUR, format!("{:.1}x", bar.speedup))
             } else {
                 (bar.speedup, BAR_COLOUR, format!("{:.1}x", bar.speedup))
             };
@@ -128,6 +158,26 @@ pub fn speedup_chart(bars: &[SpeedupBar]) -> Result<String, ChartError> {
                     (FONT, 13),
                 )))
                 .map_err(failed(NAME))?;
+            if let Some((low, high)) = bar.reference {
+                chart
+                    .draw_series([
+                        PathElement::new(
+                            vec![
+                                (low, SegmentValue::Exact(i)),
+                                (high, SegmentValue::Exact(i)),
+                            ],
+                            REFERENCE_COLOUR.stroke_width(4),
+                        ),
+                        PathElement::new(
+                            vec![
+                                (low.sqrt() * high.sqrt(), SegmentValue::Exact(i)),
+                                (low.sqrt() * high.sqrt(), SegmentValue::Exact(i + 1)),
+                            ],
+                            REFERENCE_COLOUR.stroke_width(2),
+                        ),
+                    ])
+                    .map_err(failed(NAME))?;
+            }
         }
         root.present().map_err(failed(NAME))?;
     }
@@ -464,12 +514,17 @@ mod tests {
             low: speedup * 0.95,
             high: speedup * 1.05,
             failed,
+            second_group: false,
+            reference: None,
         };
-        let svg = speedup_chart(&[
-            bar("naive", 1.0, false),
-            bar("fused", 5.1, false),
-            bar("broken", 9.0, true),
-        ])
+        let svg = speedup_chart(
+            &[
+                bar("naive", 1.0, false),
+                bar("fused", 5.1, false),
+                bar("broken", 9.0, true),
+            ],
+            SpeedupAxes::OVER_NAIVE,
+        )
         .unwrap();
         assert_svg_names(
             &svg,

@@ -7,7 +7,8 @@ use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
 use crate::advise::render;
 use crate::bench::tables::{
     TableStyle, ceiling_rows, ceilings_caption, ladder_caption, ladder_rows, overhead_rows,
-    roofline_rows, scaling_notes, table, thread_rows, warnings,
+    python_caption, python_notes, python_rows, roofline_rows, scaling_notes, table, thread_rows,
+    warnings,
 };
 use crate::detect::summary::{binding_summary, sections};
 use crate::fact::Fact;
@@ -60,6 +61,21 @@ pub fn render(report: &Report) -> String {
                 }
                 let _ = writeln!(out);
             }
+        }
+        Fact::Unknown(because) => {
+            let _ = writeln!(out, "Not measured: {because}\n");
+        }
+    }
+
+    let _ = writeln!(out, "## The Python ladder\n");
+    match &report.python {
+        Fact::Known(ladder) => {
+            let _ = writeln!(out, "{}\n", python_caption(ladder));
+            let _ = writeln!(out, "{}\n", table(python_rows(ladder), style));
+            for line in python_notes(ladder) {
+                let _ = writeln!(out, "- {line}");
+            }
+            let _ = writeln!(out);
         }
         Fact::Unknown(because) => {
             let _ = writeln!(out, "Not measured: {because}\n");

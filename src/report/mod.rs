@@ -9,8 +9,8 @@ pub mod terminal;
 
 pub use model::{
     Artefact, ArtefactKind, GpuRun, MpiRun, NodeThroughput, ProgramSection,
-    READABLE_FACTS_OF_REPORT_VERSIONS, REPORT_SCHEMA_VERSION, Report, RunSummary, Stage,
-    StageOutcome,
+    READABLE_FACTS_OF_REPORT_VERSIONS, READABLE_REPORT_VERSIONS, REPORT_SCHEMA_VERSION, Report,
+    RunSummary, Stage, StageOutcome,
 };
 
 use anyhow::Context;
@@ -18,12 +18,12 @@ use anyhow::Context;
 use crate::advise::Facts;
 use crate::fact::Fact;
 use crate::output::StagedDir;
-use crate::versioned_json::{DocumentError, from_versioned_json};
+use crate::versioned_json::{DocumentError, from_any_versioned_json};
 
 impl Report {
     /// Reads a saved `report.json`, naming the offending field when it cannot.
     pub fn from_json(text: &str) -> Result<Report, DocumentError> {
-        from_versioned_json(text, REPORT_SCHEMA_VERSION)
+        from_any_versioned_json(text, &READABLE_REPORT_VERSIONS)
     }
 
     /// The facts of a saved `report.json` of this version or an earlier one whose facts
@@ -36,11 +36,12 @@ impl Report {
             .and_then(|v| v.as_u64())
             .and_then(|v| u32::try_from(v).ok())
             .filter(|v| {
-                *v != REPORT_SCHEMA_VERSION && READABLE_FACTS_OF_REPORT_VERSIONS.contains(v)
+                !READABLE_REPORT_VERSIONS.contains(v)
+                    && READABLE_FACTS_OF_REPORT_VERSIONS.contains(v)
             });
         // A current report is read whole, so a broken one is refused as `report --from` would.
         let Some(version) = earlier else {
-            return Report::from_json(text).map(|report| (report.facts, REPORT_SCHEMA_VERSION));
+            return Report::from_json(text).map(|report| (report.facts, report.schema_version));
         };
         let facts = value.get("facts").ok_or_else(|| DocumentError::Field {
             path: "facts".into(),

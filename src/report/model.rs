@@ -20,10 +20,15 @@ use crate::profile::record::VariantProfilesRecord;
 ///
 /// Version 2 replaced the recommendation's ranked `actions` by the `plan`
 /// (verdict, steps with their own gains, ruled-out options, confidence).
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+/// Version 3 added the Python ladder (`python`, `facts.measurements.python_ladder`, the
+/// plan's `python_summary` and each step's `python_measured`).
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
+
+/// Report versions this build reads whole: version 2 lacks only what version 3 added.
+pub const READABLE_REPORT_VERSIONS: [u32; 2] = [2, REPORT_SCHEMA_VERSION];
 
 /// Earlier report versions whose `facts` this build can still re-advise.
-pub const READABLE_FACTS_OF_REPORT_VERSIONS: [u32; 2] = [1, REPORT_SCHEMA_VERSION];
+pub const READABLE_FACTS_OF_REPORT_VERSIONS: [u32; 3] = [1, 2, REPORT_SCHEMA_VERSION];
 
 /// Everything one `hpc-advisor analyse` run found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -3,15 +3,23 @@
 //! No colour is used, so NO_COLOR holds trivially.
 
 use std::fmt::Write;
+
 use std::path::Path;
+use tabled::settings::location::ByColumnName;
+use tabled::settings::peaker::PriorityMax;
+use tabled::settings::{Remove, Width};
 
 use super::program::program_figures;
 use super::{ProgramSection, Report, failed_stages, headline};
 use crate::advise::Recommendation;
 use crate::advise::render::{answer_text, plan_heading, plan_terminal};
 use crate::bench::runner::Outcome;
-use crate::bench::tables::{TableStyle, ladder_caption, ladder_summary_table};
+use crate::bench::tables::{
+    TableStyle, ladder_caption, ladder_summary_table, python_caption, python_notes, python_rows,
+    table,
+};
 use crate::fact::Fact;
+use crate::output::terminal_width;
 
 /// The verdict, the plan, the machine, the ladder, the path through the tree and the files.
 pub fn render(report: &Report, folder: &Path) -> String {
@@ -39,6 +47,22 @@ pub fn render(report: &Report, folder: &Path) -> String {
         }
         Fact::Unknown(because) => {
             let _ = writeln!(out, "Ladder: not measured: {because}");
+        }
+    }
+    match &report.python {
+        Fact::Known(ladder) => {
+            let _ = writeln!(out, "\n{}", python_caption(ladder));
+            let mut rungs = table(python_rows(ladder), TableStyle::Terminal);
+            // The per-pair cost is what compares across sizes; the median is in the other formats.
+            rungs.with(Remove::column(ByColumnName::new("median")));
+            rungs.with(Width::wrap(terminal_width()).priority(PriorityMax::right()));
+            let _ = writeln!(out, "{rungs}");
+            for note in python_notes(ladder) {
+                let _ = writeln!(out, "{note}");
+            }
+        }
+        Fact::Unknown(because) => {
+            let _ = writeln!(out, "\nPython ladder: not measured: {because}");
         }
     }
     let _ = writeln!(out, "\nPath through the decision tree");
