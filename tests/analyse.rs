@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use hpc_advisor::bench::runner::Outcome;
 use hpc_advisor::fact::Fact;
 use hpc_advisor::report::{ArtefactKind, Report, StageOutcome};
 use quick_xml::Reader;
@@ -87,6 +88,40 @@ fn a_quick_analysis_writes_a_complete_run_folder_and_never_replaces_one() {
     // The facts read the ladder's own pair count: the adapters took the measured value.
     assert_eq!(report.facts.problem.pairs, Fact::Known(naive.pairs));
     assert!(!report.recommendation.path.is_empty());
+
+    // The Python ladder: every rung that ran agreed with the reference (its field was checked
+    // before its timing counted); with the packages required (CI), every rung ran.
+    match &report.python {
+        Fact::Known(ladder) => {
+            for rung in &ladder.rungs {
+                match &rung.entry.outcome {
+                    Outcome::Measured(result) => {
+                        assert!(result.measurement.agreement.within_tolerance, "{rung:?}")
+                    }
+                    Outcome::Failed(failure) => {
+                        panic!("{} failed: {failure:?}", rung.entry.variant)
+                    }
+                    Outcome::Skipped { reason, .. } => {
+                        let required = if rung.entry.variant == "py-mpi4py" {
+                            "HPC_REQUIRE_MPI4PY"
+                        } else {
+                            "HPC_REQUIRE_NUMBA"
+                        };
+                        assert!(
+                            std::env::var_os(required).is_none(),
+                            "{} skipped: {reason}",
+                            rung.entry.variant
+                        );
+                    }
+                }
+            }
+            assert!(ladder.rung("py-pure").unwrap().result().is_some());
+        }
+        Fact::Unknown(why) => assert!(
+            std::env::var_os("HPC_REQUIRE_NUMBA").is_none(),
+            "no Python ladder: {why}"
+        ),
+    }
 
     // The profile stage ran and drew the flamegraphs of naive, of the best one-core variant
     // and their differential.

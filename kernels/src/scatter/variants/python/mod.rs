@@ -228,11 +228,14 @@ impl PythonRung {
             (exchange.0.join("request.json"), exchange.0.join("reply"));
         std::fs::write(&request_path, self.request(&scene, settings).to_string())
             .map_err(|e| format!("cannot write {}: {e}", request_path.display()))?;
+        // The interpreter by its full path: a launcher resolves a bare `python3` on its own
+        // PATH (Open MPI puts its prefix first), which may find another Python.
+        let executable = interpreter::stack()?.executable.clone();
         let mut command = std::process::Command::new(&launcher[0]);
         server::in_own_process_group(&mut command);
         command
             .args(&launcher[1..])
-            .arg(interpreter::interpreter())
+            .arg(executable)
             .arg("-u")
             .arg(folder.join("ranks.py"))
             .arg(&request_path)
