@@ -42,6 +42,8 @@ pub enum Command {
     Analyse(AnalyseArgs),
     /// Re-render a saved run (its report.json) for a terminal, as Markdown, HTML or JSON.
     Report(ReportArgs),
+    /// Compare saved runs side by side (machines, ladders, advice), or gate a change: `--baseline OLD NEW`.
+    Compare(CompareArgs),
     /// Print a completion script for your shell: `hpc-advisor completions bash > ~/.local/share/bash-completion/completions/hpc-advisor`.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `hpc-advisor man > hpc-advisor.1 && man ./hpc-advisor.1`.
@@ -117,6 +119,32 @@ pub struct ReportArgs {
     /// What to render.
     #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
     pub format: ReportFormat,
+}
+
+/// `hpc-advisor compare RUN_A RUN_B [RUN_C ...]` or `hpc-advisor compare --baseline OLD NEW`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run folders written by `analyse` (or their report.json), the first being what the others are compared with.
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// A regression check: compare NEW (the one RUN) with this earlier run; exit 1 when a
+    /// variant got slower beyond noise by more than --fail-above.
+    #[arg(long, value_name = "OLD")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the slowdown, beyond noise, that fails the check (`5%` or `0.05`).
+    #[arg(
+        long,
+        value_name = "PERCENT",
+        default_value = "5%",
+        requires = "baseline"
+    )]
+    pub fail_above: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Terminal)]
+    pub format: ReportFormat,
+    /// Also write comparison.json, .md and .html, and differential flamegraphs between the
+    /// runs, into a new folder under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// The renderings of a saved report.

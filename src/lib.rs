@@ -8,6 +8,7 @@ pub mod analyse;
 pub mod bench;
 pub mod cli;
 mod commands;
+pub mod compare;
 pub mod detect;
 pub mod distributed;
 pub mod error;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(args) => commands::profile::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Report(args) => commands::report::run(&args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -3,6 +3,7 @@
 pub mod advise;
 pub mod analyse;
 pub mod bench;
+pub mod compare;
 pub mod detect;
 pub mod kernel;
 pub mod profile;

@@ -184,6 +184,104 @@ pub fn speedup_chart(bars: &[SpeedupBar], axes: SpeedupAxes) -> Result<String, C
     Ok(svg)
 }
 
+/// One group of a grouped bar chart: a label and one value per series (`None`: no bar).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupedBars {
+    pub label: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// Colours of the series of a grouped bar chart, in order (then repeated).
+const SERIES_COLOURS: [RGBColor; 4] = [
+    BAR_COLOUR,
+    SECOND_COLOUR,
+    RGBColor(60, 160, 90),
+    RGBColor(150, 80, 170),
+];
+
+/// Horizontal bars, one group per label and one bar per series in it, on a log axis.
+pub fn grouped_bar_chart(
+    caption: &str,
+    groups: &[GroupedBars],
+    series: &[String],
+) -> Result<String, ChartError> {
+    const NAME: &str = "grouped bars";
+    const BAR_PX: u32 = 12;
+    const GAP_PX: u32 = 14;
+    let per_group = series.len().max(1) as u32;
+    let segment_px = BAR_PX * per_group + GAP_PX;
+    let mut svg = String::new();
+    let height = 90 + segment_px * groups.len().max(1) as u32;
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed(NAME))?;
+        let values = groups
+            .iter()
+            .flat_map(|g| g.values.iter().flatten().copied());
+        let high = values.clone().fold(f64::MIN_POSITIVE, f64::max) * 3.0;
+        let low = values.fold(f64::INFINITY, f64::min).min(high) / 2.0;
+        let low = if low.is_finite() && low > 0.0 {
+            low
+        } else {
+            0.1
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, (FONT, 17))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(130)
+            .build_cartesian_2d(
+                (low..high.max(low * 10.0)).log_scale(),
+                (0..groups.len()).into_segmented(),
+            )
+            .map_err(failed(NAME))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("ns per pair")
+            .y_labels(groups.len().max(1))
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => {
+                    groups.get(*i).map(|g| g.label.clone()).unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .draw()
+            .map_err(failed(NAME))?;
+        for (index, name) in series.iter().enumerate() {
+            let colour = SERIES_COLOURS[index % SERIES_COLOURS.len()];
+            let bars: Vec<Rectangle<(f64, SegmentValue<usize>)>> = groups
+                .iter()
+                .enumerate()
+                .filter_map(|(group, bars)| {
+                    let value = bars.values.get(index).copied().flatten()?;
+                    // Each bar takes its slice of the group's height, in series order.
+                    let top = GAP_PX / 2 + index as u32 * BAR_PX;
+                    let mut bar = Rectangle::new(
+                        [
+                            (low, SegmentValue::Exact(group)),
+                            (value.max(low), SegmentValue::Exact(group + 1)),
+                        ],
+                        colour.filled(),
+                    );
+                    bar.set_margin(top, segment_px.saturating_sub(top + BAR_PX), 0, 0);
+                    Some(bar)
+                })
+                .collect();
+            chart
+                .draw_series(bars)
+                .map_err(failed(NAME))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], colour.filled())
+                });
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, NAME)?;
+        root.present().map_err(failed(NAME))?;
+    }
+    Ok(svg)
+}
+
 /// Measured speedup at a thread count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScalingPoint {

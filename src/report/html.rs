@@ -30,7 +30,7 @@ use crate::bench::tables::{
 use crate::detect::summary::{binding_summary, sections};
 use crate::fact::Fact;
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0; color: #1d2330; background: #f4f6f9; line-height: 1.45; }
 header { background: #1f3a5f; color: #fff; padding: 1.4rem 2rem; }
 header h1 { margin: 0 0 .3rem 0; font-size: 1.6rem; }
@@ -685,7 +685,7 @@ fn percent_encode(text: &str) -> String {
 
 /// Escapes text for HTML content and double-quoted attributes; newlines and
 /// tabs become references so that XML readers do not normalise them to spaces.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     replace_chars(
         text,
         &[
