@@ -19,7 +19,7 @@ use super::launcher::{
     Host, LaunchCommand, LaunchRequest, Launcher, MpiImplementation, launch_command,
 };
 use super::scheduler::Allocation;
-use crate::commands::kernel::parse_report;
+use crate::report::kernel_run::parse_report;
 
 /// One MPI run to launch.
 #[derive(Debug, Clone)]

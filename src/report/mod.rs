@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod html;
+pub mod kernel_run;
 pub mod markdown;
 pub mod model;
 pub mod program;
