@@ -541,16 +541,38 @@ fn best_machine(ladder: &[VariantRow], labels: &[RunLabel]) -> Fact<String> {
         labels[best].host,
         significant(ns)
     );
+    let cell_of = |run: usize, variant: &str| {
+        ladder
+            .iter()
+            .find(|row| row.variant == variant)
+            .and_then(|row| row.cells[run].known())
+    };
     let others: Vec<String> = ranked[1..]
         .iter()
         .map(|&(run, other_variant, other_ns)| {
+            // The same variant on both: is the difference more than noise?
+            let noise = match (cell_of(best, variant), cell_of(run, other_variant)) {
+                (Some(fast), Some(slow)) if variant == other_variant => {
+                    let (verdict, _, _) = compare_samples(
+                        &slow.samples,
+                        &fast.samples,
+                        slow.interval.zip(fast.interval),
+                    );
+                    match verdict {
+                        Verdict::Faster | Verdict::Slower => "",
+                        Verdict::NoSignificantDifference => ", within noise",
+                        Verdict::TooFewRuns => ", too few runs to tell it from noise",
+                    }
+                }
+                _ => "",
+            };
             let by = if other_ns / ns < 1.005 {
                 "as fast as".to_string()
             } else {
                 format!("{} faster than", Unit::Times.format(other_ns / ns))
             };
             format!(
-                "{by} {} on {} (`{other_variant}`, {} ns per pair)",
+                "{by} {} on {} (`{other_variant}`, {} ns per pair{noise})",
                 labels[run].label,
                 labels[run].host,
                 significant(other_ns)
