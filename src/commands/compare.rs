@@ -193,13 +193,29 @@ fn shared_profiles(
         let text = std::fs::read_to_string(folder_of(run).join(&profile.folded_file)).ok()?;
         FoldedStacks::parse(&text).ok()
     };
+    // The user's program, when both runs studied the same command.
+    let program = |run: &LoadedRun| -> Option<(Vec<String>, FoldedStacks)> {
+        let study = &run.report.program.as_ref()?.study;
+        let text =
+            std::fs::read_to_string(folder_of(run).join(study.folded_file.as_ref()?)).ok()?;
+        Some((
+            study.studied_command.clone(),
+            FoldedStacks::parse(&text).ok()?,
+        ))
+    };
     let first_variants: Vec<String> = profiled_variants(&runs[0].report);
+    let first_program = program(&runs[0]);
     let mut shared = Vec::new();
     for (run, label) in runs.iter().zip(&comparison.runs).skip(1) {
         for variant in &first_variants {
             if let (Some(a), Some(b)) = (folded(&runs[0], variant), folded(run, variant)) {
                 shared.push((variant.clone(), a, b, label.label.clone()));
             }
+        }
+        if let (Some((command, a)), Some((other_command, b))) = (&first_program, program(run))
+            && *command == other_command
+        {
+            shared.push(("program".to_string(), a.clone(), b, label.label.clone()));
         }
     }
     shared
