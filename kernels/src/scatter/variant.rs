@@ -66,6 +66,9 @@ pub struct RunSettings {
     pub usable_cores: Option<usize>,
     /// Use single precision on the GPU even where f64 is offered.
     pub force_f32: bool,
+    /// How long the worker processes may all stay silent before they count as hung and are
+    /// killed; `None` derives it from the problem's estimated time (30 s plus twenty times it).
+    pub worker_timeout: Option<Duration>,
     /// The MPI launch command up to the program (`mpirun -n 2 ...`), for the
     /// rungs that start an MPI job of their own (`py-mpi4py`); `None` skips them.
     pub mpi_launcher: Option<Vec<OsString>>,

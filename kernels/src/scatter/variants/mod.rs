@@ -1,5 +1,6 @@
 //! The rungs of the ladder, one module each, and the row drivers they share.
 
+pub mod children;
 pub mod fused;
 pub mod gpu;
 pub mod mpi;

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use num_complex::Complex32;
 
@@ -31,6 +31,7 @@ use crate::scatter::field::Field;
 use crate::scatter::geometry::Scene;
 use crate::scatter::problem::Problem;
 use crate::scatter::variant::{Availability, Phase, RunOutput, RunSettings, Variant, VariantError};
+use crate::scatter::variants::children;
 use crate::scatter::variants::rows::RowKernel;
 use crate::scatter::variants::{BEST_ROWS, BEST_ROWS_INFO};
 use protocol::{Message, read_message, write_message};
@@ -101,7 +102,16 @@ impl Variant for Processes {
         let mut pool = WorkerPool::start(&command, workers)
             .map_err(|message| VariantError::failed(NAME, message))?;
         let spawned = started.elapsed();
-        let outcome = pool.compute(problem, &scene, &chunks);
+        let silence = settings.worker_timeout.unwrap_or_else(|| {
+            // Generous: a loaded machine must not look like a hung worker.
+            Duration::from_secs_f64(
+                30.0 + 20.0
+                    * problem
+                        .estimate()
+                        .seconds(self.nominal_ns_per_pair(), workers),
+            )
+        });
+        let outcome = pool.compute(problem, &scene, &chunks, silence);
         let field = pool
             .finish(outcome)
             .map_err(|message| VariantError::failed(NAME, message))?;
@@ -187,7 +197,9 @@ impl WorkerPool {
             program: command[0].to_string_lossy().into_owned(),
         };
         for worker in 0..workers {
-            let spawned = Command::new(&command[0])
+            let mut spawning = Command::new(&command[0]);
+            children::in_own_process_group(&mut spawning);
+            let spawned = spawning
                 .args(&command[1..])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -210,6 +222,7 @@ impl WorkerPool {
         problem: &Problem,
         scene: &Scene,
         chunks: &[Range<usize>],
+        silence: Duration,
     ) -> Result<Field, String> {
         let nodes_x = scene.nodes_x();
         let pipes: Vec<(ChildStdin, ChildStdout)> = self
@@ -242,7 +255,31 @@ impl WorkerPool {
                 });
             }
             drop(events);
-            for event in received {
+            let mut finished = vec![false; self.children.len()];
+            loop {
+                let event = match received.recv_timeout(silence) {
+                    Ok(event) => event,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // Nothing from any worker for that long: the unfinished ones hang.
+                        let hung = finished.iter().position(|done| !done).unwrap_or(0);
+                        if first_error.is_none() {
+                            first_error = Some(self.describe_failure(
+                                hung,
+                                &format!(
+                                    "stopped answering after {:.1} s; killed",
+                                    silence.as_secs_f64()
+                                ),
+                            ));
+                        }
+                        // Closing their pipes ends every driver thread, and with it the loop.
+                        self.kill_all();
+                        continue;
+                    }
+                };
+                if let Event::Finished { worker, .. } = &event {
+                    finished[*worker] = true;
+                }
                 match event {
                     Event::Rows {
                         first_row,
@@ -301,10 +338,10 @@ impl WorkerPool {
         )
     }
 
+    /// Kills every worker with what it started (a worker command may be a shell script).
     fn kill_all(&mut self) {
         for child in &mut self.children {
-            // An error means the child has already exited, which is what we want.
-            let _ = child.kill();
+            children::kill_group(child);
         }
     }
 

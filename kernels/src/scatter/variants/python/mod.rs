@@ -31,6 +31,7 @@ use crate::scatter::problem::Problem;
 use crate::scatter::variant::{
     Availability, OwnTiming, Phase, RunOutput, RunSettings, Variant, VariantError,
 };
+use crate::scatter::variants::children;
 use server::{Header, RequestError, Server, checked, field_from_payload};
 
 /// How a rung's runs are started.
@@ -232,7 +233,7 @@ impl PythonRung {
         // PATH (Open MPI puts its prefix first), which may find another Python.
         let executable = interpreter::stack()?.executable.clone();
         let mut command = std::process::Command::new(&launcher[0]);
-        server::in_own_process_group(&mut command);
+        children::in_own_process_group(&mut command);
         command
             .args(&launcher[1..])
             .arg(executable)
@@ -435,7 +436,7 @@ fn run_with_deadline(
                 std::thread::sleep(Duration::from_millis(10));
             }
             Ok(None) => {
-                server::kill_group(&mut child);
+                children::kill_group(&mut child);
                 return Err(format!(
                     "`{program}` did not finish within {:.1} s; killed",
                     deadline.as_secs_f64()

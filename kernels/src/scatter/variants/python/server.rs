@@ -22,6 +22,7 @@ use serde::Deserialize;
 use super::interpreter::PythonStack;
 use super::sources;
 use crate::scatter::field::Field;
+use crate::scatter::variants::children;
 
 /// Longest header line accepted (Hankel replies for the accuracy tests are the long ones).
 const MAX_HEADER_BYTES: u64 = 64 << 20;
@@ -242,7 +243,7 @@ impl Server {
             }
             Ok((_, Err(message))) => Err(self.died(message)),
             Err(_) => {
-                kill_group(&mut self.child);
+                children::kill_group(&mut self.child);
                 Err(format!(
                     "the Python server stopped answering after {:.1} s; killed",
                     deadline.as_secs_f64()
@@ -253,7 +254,7 @@ impl Server {
 
     /// `message`, with how the server ended and the end of what it printed on standard error.
     fn died(&mut self, message: String) -> String {
-        kill_group(&mut self.child);
+        children::kill_group(&mut self.child);
         let status = self
             .child
             .wait()
@@ -278,7 +279,7 @@ impl Drop for Server {
         if !matches!(self.child.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(20));
             if !matches!(self.child.try_wait(), Ok(Some(_))) {
-                kill_group(&mut self.child);
+                children::kill_group(&mut self.child);
             }
             let _ = self.child.wait();
         }
@@ -289,7 +290,7 @@ impl Drop for Server {
 /// buffering off, so a reply is never held back.
 pub fn python_command(interpreter: &OsStr, folder: &Path) -> Command {
     let mut command = Command::new(interpreter);
-    in_own_process_group(&mut command);
+    children::in_own_process_group(&mut command);
     command
         .arg("-u")
         .current_dir(folder)
@@ -305,23 +306,4 @@ pub fn spawn_error(interpreter: &OsStr, error: &std::io::Error) -> String {
     } else {
         format!("cannot start `{name}`: {error}")
     }
-}
-
-/// Starts `command` as the leader of a new process group, so [`kill_group`] reaches what it starts.
-pub fn in_own_process_group(command: &mut Command) {
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(command, 0);
-}
-
-/// Kills `child`'s process group (a pool's workers, an MPI job's ranks with it), then reaps `child`.
-pub fn kill_group(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(group) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: killpg only sends a signal; the group is the child's own (see in_own_process_group).
-        unsafe {
-            libc::killpg(group, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
