@@ -9,10 +9,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use hpc_kernels::scatter::variants::children;
+use hpc_kernels::scatter::variants::mpi::MPI;
 use hpc_kernels::scatter::variants::mpi::{
     ENABLE_HINT, PHASE_COMPUTE, PHASE_GATHER, PHASE_INIT, RankTiming, linked_library_version,
 };
-use hpc_kernels::scatter::{Contour, Problem};
+use hpc_kernels::scatter::{Contour, Problem, Variant};
 use thiserror::Error;
 
 use super::launcher::{
@@ -90,11 +92,9 @@ pub enum JobError {
     },
     #[error("a points contour cannot be passed to the launched job; save it with `file:PATH`")]
     PointsContour,
-    #[error("cannot start `{command}`: {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
+    /// It could not start, or never finished within its deadline (then it was killed).
+    #[error("`{command}`: {message}")]
+    Spawn { command: String, message: String },
     #[error("`{command}` failed with {status}: {stderr}")]
     Failed {
         command: String,
@@ -141,7 +141,11 @@ pub fn run_mpi_job(job: &MpiJob) -> Result<MpiJobResult, JobError> {
         threads_per_rank: job.threads_per_rank,
     };
     let command = launch_command(&launcher, allocation.as_ref(), &Host::detect(), &request);
-    measure(&command, job.threads_per_rank)
+    // A launcher that never starts its ranks, or a rank that hangs, must not hang the run:
+    // a minute for the launch and twenty times one rank's estimate for the work.
+    let estimate = job.problem.estimate().seconds(MPI.nominal_ns_per_pair(), 1);
+    let deadline = Duration::from_secs_f64(60.0 + 20.0 * estimate);
+    measure(&command, job.threads_per_rank, deadline)
 }
 
 /// Refuses a launcher of one MPI family starting a binary linked against another.
@@ -194,15 +198,19 @@ fn kernel_run_args(problem: &Problem, threads: usize) -> Result<Vec<OsString>, J
     Ok(args.into_iter().map(OsString::from).collect())
 }
 
-fn measure(command: &LaunchCommand, threads: usize) -> Result<MpiJobResult, JobError> {
+fn measure(
+    command: &LaunchCommand,
+    threads: usize,
+    deadline: Duration,
+) -> Result<MpiJobResult, JobError> {
     let shown = command.display();
     let started = Instant::now();
-    let output = command
-        .to_command()
-        .output()
-        .map_err(|source| JobError::Spawn {
+    let mut launch = command.to_command();
+    children::in_own_process_group(&mut launch);
+    let output =
+        children::output_with_deadline(launch, deadline).map_err(|message| JobError::Spawn {
             command: shown.clone(),
-            source,
+            message,
         })?;
     let whole = started.elapsed();
     if !output.status.success() {

@@ -5,7 +5,9 @@
 //! and holding its pipes open. Starting the child as a process group leader
 //! lets [`kill_group`] reach all of them at once.
 
-use std::process::{Child, Command};
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Starts `command` as the leader of a new process group, so [`kill_group`] reaches what it starts.
 pub fn in_own_process_group(command: &mut Command) {
@@ -24,4 +26,97 @@ pub fn kill_group(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Runs `command` to its end, capturing its output, or kills it with its process group (and
+/// reaps it) once `deadline` has passed: then the error says so. Start `command` with
+/// [`in_own_process_group`] so that what it started dies with it.
+pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<Output, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        pipe.map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = pipe.read_to_end(&mut text);
+                text
+            })
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(None) => {
+                kill_group(&mut child);
+                return Err(format!(
+                    "`{program}` did not finish within {:.1} s; killed",
+                    deadline.as_secs_f64()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
+        }
+    };
+    let collect = |reader: Option<std::thread::JoinHandle<Vec<u8>>>| {
+        reader.and_then(|r| r.join().ok()).unwrap_or_default()
+    };
+    Ok(Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_with_what_it_started() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 37.75; true"]);
+        in_own_process_group(&mut command);
+        let started = Instant::now();
+        let error = output_with_deadline(command, Duration::from_millis(300)).unwrap_err();
+        assert!(
+            error.contains("did not finish within 0.3 s; killed"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let left = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .filter(|cmdline| String::from_utf8_lossy(cmdline).contains("37.75"))
+            .count();
+        assert_eq!(left, 0, "the shell's sleep outlived the kill");
+    }
+
+    #[test]
+    fn a_command_within_its_deadline_gives_its_output() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo out; echo err >&2; exit 4"]);
+        let output = output_with_deadline(command, Duration::from_secs(10)).unwrap();
+        assert_eq!(output.stdout, b"out\n");
+        assert_eq!(output.stderr, b"err\n");
+        assert_eq!(output.status.code(), Some(4));
+    }
 }

@@ -246,7 +246,7 @@ impl PythonRung {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         let started = Instant::now();
-        let output = run_with_deadline(command, self.deadline(problem, settings))?;
+        let output = children::output_with_deadline(command, self.deadline(problem, settings))?;
         let wall = started.elapsed();
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
@@ -410,47 +410,4 @@ impl Drop for ExchangeFolder {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Runs `command` to its end, or kills it (and reaps it) once `deadline` has passed.
-fn run_with_deadline(
-    mut command: std::process::Command,
-    deadline: Duration,
-) -> Result<std::process::Output, String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .spawn()
-        .map_err(|e| server::spawn_error(command.get_program(), &e))?;
-    let stderr = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut pipe, &mut text);
-            text
-        })
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Ok(None) => {
-                children::kill_group(&mut child);
-                return Err(format!(
-                    "`{program}` did not finish within {:.1} s; killed",
-                    deadline.as_secs_f64()
-                ));
-            }
-            Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
-        }
-    };
-    let stderr = stderr
-        .and_then(|reader| reader.join().ok())
-        .unwrap_or_default();
-    Ok(std::process::Output {
-        status,
-        stdout: Vec::new(),
-        stderr,
-    })
 }
