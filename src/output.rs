@@ -154,6 +154,15 @@ pub fn terminal_width() -> usize {
         .unwrap_or(DEFAULT_COLUMNS)
 }
 
+/// Wraps `table`'s widest columns first, at word boundaries, so it fits [`terminal_width`].
+pub fn fit_to_terminal(table: &mut tabled::Table) -> &mut tabled::Table {
+    table.with(
+        tabled::settings::Width::wrap(terminal_width())
+            .priority(tabled::settings::peaker::PriorityMax::right())
+            .keep_words(true),
+    )
+}
+
 /// The width a table is fitted to when stdout is not a terminal and `$COLUMNS` is not set.
 pub const DEFAULT_COLUMNS: usize = 100;
 

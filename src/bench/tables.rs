@@ -12,6 +12,7 @@ use super::python::PythonLadder;
 use super::runner::Outcome;
 use super::scaling::Scaling;
 use super::stats::{Interval, QUIET_MACHINE_ADVICE, Summary};
+use crate::output::fit_to_terminal;
 
 /// A duration with a unit that keeps three significant figures readable.
 pub fn seconds(value: f64) -> String {
@@ -326,18 +327,24 @@ pub fn roofline_rows(scaling: &Scaling) -> Vec<RooflineRow> {
         .collect()
 }
 
+/// The rows as a terminal table that fits the terminal's width.
+pub fn fitted<R: Tabled>(rows: impl IntoIterator<Item = R>) -> Table {
+    let mut table = table(rows, TableStyle::Terminal);
+    fit_to_terminal(&mut table);
+    table
+}
+
 /// Every table of `hpc-advisor bench`, for a terminal.
 pub fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()> {
-    let style = TableStyle::Terminal;
     writeln!(out, "{}", ladder_caption(report))?;
-    writeln!(out, "{}", table(ladder_rows(report), style))?;
+    writeln!(out, "{}", fitted(ladder_rows(report)))?;
     writeln!(out, "\n{}", ceilings_caption(&report.ceilings))?;
-    writeln!(out, "{}", table(ceiling_rows(&report.ceilings), style))?;
-    writeln!(out, "{}", table(overhead_rows(&report.ceilings), style))?;
+    writeln!(out, "{}", fitted(ceiling_rows(&report.ceilings)))?;
+    writeln!(out, "{}", fitted(overhead_rows(&report.ceilings)))?;
 
     let scaling = &report.scaling;
     writeln!(out, "\nThread scaling")?;
-    writeln!(out, "{}", table(thread_rows(scaling), style))?;
+    writeln!(out, "{}", fitted(thread_rows(scaling)))?;
     for note in scaling_notes(scaling) {
         writeln!(out, "{note}")?;
     }
@@ -353,7 +360,7 @@ pub fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()
                 p.measurement.wall_seconds.median * 1e9 / p.pairs.max(1) as f64
             ),
         });
-        writeln!(out, "{}", table(rows, style))?;
+        writeln!(out, "{}", fitted(rows))?;
         writeln!(
             out,
             "growth exponent of time against nx*ny*nc: {} (the kernel's is 1){}",
@@ -366,7 +373,7 @@ pub fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()
         )?;
     }
     writeln!(out, "\nRoofline")?;
-    writeln!(out, "{}", table(roofline_rows(scaling), style))?;
+    writeln!(out, "{}", fitted(roofline_rows(scaling)))?;
 
     write_warnings(report, out)?;
     writeln!(

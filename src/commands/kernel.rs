@@ -6,14 +6,13 @@ use std::time::Instant;
 use anyhow::Context;
 use hpc_kernels::scatter::variants::gpu::tolerance_for;
 use hpc_kernels::scatter::{Availability, Field, Grid, Problem, RunSettings, Variant, registry};
-use tabled::settings::peaker::PriorityMax;
-use tabled::settings::{Style, Width};
+use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use crate::advise::reading::{Unit, duration};
 use crate::cli::{KernelCommand, KernelRunArgs, ListArgs};
 use crate::error::user_error;
-use crate::output::{terminal_width, write_new_file};
+use crate::output::{fit_to_terminal, write_new_file};
 use crate::report::kernel_run::report_line;
 
 /// Refuse runs estimated above an hour (or fields above 8 GiB) unless forced.
@@ -77,11 +76,7 @@ fn write_variant_table(
     table.with(Style::sharp());
     if !wide {
         // The widest columns wrap first, at word boundaries.
-        table.with(
-            Width::wrap(terminal_width())
-                .priority(PriorityMax::right())
-                .keep_words(true),
-        );
+        fit_to_terminal(&mut table);
     }
     writeln!(out, "{table}")?;
     Ok(())

@@ -4,8 +4,6 @@ use std::fmt::Write;
 
 use tabled::builder::Builder;
 use tabled::settings::Style;
-use tabled::settings::Width;
-use tabled::settings::peaker::PriorityMax;
 
 use super::significance::{Rule, Verdict};
 use super::{Cell, Comparison, Difference, Gate, VariantRow};
@@ -121,11 +119,7 @@ fn table(header: Vec<String>, records: Vec<Vec<String>>, markdown: bool) -> Stri
         table.with(Style::markdown());
     } else {
         table.with(Style::sharp());
-        table.with(
-            Width::wrap(crate::output::terminal_width())
-                .priority(PriorityMax::right())
-                .keep_words(true),
-        );
+        crate::output::fit_to_terminal(&mut table);
     }
     table.to_string()
 }

@@ -40,6 +40,7 @@ impl Section {
             table.with(Style::markdown());
         } else {
             table.with(Style::sharp());
+            crate::output::fit_to_terminal(&mut table);
         }
         table.to_string()
     }

@@ -5,9 +5,8 @@
 use std::fmt::Write;
 
 use std::path::Path;
+use tabled::settings::Remove;
 use tabled::settings::location::ByColumnName;
-use tabled::settings::peaker::PriorityMax;
-use tabled::settings::{Remove, Width};
 
 use super::program::program_figures;
 use super::{ProgramSection, Report, failed_stages, headline};
@@ -19,7 +18,7 @@ use crate::bench::tables::{
     table,
 };
 use crate::fact::Fact;
-use crate::output::terminal_width;
+use crate::output::fit_to_terminal;
 
 /// The verdict, the plan, the machine, the ladder, the path through the tree and the files.
 pub fn render(report: &Report, folder: &Path) -> String {
@@ -38,7 +37,8 @@ pub fn render(report: &Report, folder: &Path) -> String {
     match &report.bench {
         Fact::Known(bench) => {
             let _ = writeln!(out, "{}", ladder_caption(bench));
-            let _ = writeln!(out, "{}", ladder_summary_table(bench, TableStyle::Terminal));
+            let mut ladder = ladder_summary_table(bench, TableStyle::Terminal);
+            let _ = writeln!(out, "{}", fit_to_terminal(&mut ladder));
             for entry in &bench.ladder.entries {
                 if let Outcome::Skipped { reason, .. } = &entry.outcome {
                     let _ = writeln!(out, "{} skipped: {reason}", entry.variant);
@@ -55,8 +55,7 @@ pub fn render(report: &Report, folder: &Path) -> String {
             let mut rungs = table(python_rows(ladder), TableStyle::Terminal);
             // The per-pair cost is what compares across sizes; the median is in the other formats.
             rungs.with(Remove::column(ByColumnName::new("median")));
-            rungs.with(Width::wrap(terminal_width()).priority(PriorityMax::right()));
-            let _ = writeln!(out, "{rungs}");
+            let _ = writeln!(out, "{}", fit_to_terminal(&mut rungs));
             for note in python_notes(ladder) {
                 let _ = writeln!(out, "{note}");
             }
