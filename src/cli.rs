@@ -416,12 +416,24 @@ impl ParallelArgs {
     }
 }
 
+/// The largest points file read as a contour.
+const MAX_POINTS_FILE_BYTES: u64 = 64 << 20;
+
 fn parse_contour(text: &str) -> anyhow::Result<Contour> {
     match text.trim() {
         "default" => Ok(Contour::Default),
         "circle" => Ok(Contour::Circle),
         other => {
             if let Some(path) = other.strip_prefix("file:") {
+                if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_POINTS_FILE_BYTES) {
+                    return Err(user_error(
+                        format!(
+                            "the contour file {path} is over {} MiB",
+                            MAX_POINTS_FILE_BYTES >> 20
+                        ),
+                        "a contour needs at most a few thousand `x y` lines",
+                    ));
+                }
                 let contents = std::fs::read_to_string(path).map_err(|e| {
                     user_error(
                         format!("cannot read the contour file {path}: {e}"),

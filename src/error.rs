@@ -44,12 +44,30 @@ pub struct DocumentHints<'a> {
     pub bad_field: &'a str,
 }
 
+/// The largest facts or report file read (a report with every sample of a long run is a
+/// few MiB): a bigger one is refused before it is read.
+pub const MAX_DOCUMENT_BYTES: u64 = 256 << 20;
+
 /// Reads and parses the document at `path`, or says what is wrong with it and how to fix it.
 pub fn read_document<T>(
     path: &Path,
     parse: impl FnOnce(&str) -> Result<T, DocumentError>,
     hints: &DocumentHints,
 ) -> anyhow::Result<T> {
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.len() > MAX_DOCUMENT_BYTES
+    {
+        return Err(user_error(
+            format!(
+                "the {} {} is {} MiB, more than the {} MiB such a file ever needs",
+                hints.what,
+                path.display(),
+                metadata.len() >> 20,
+                MAX_DOCUMENT_BYTES >> 20
+            ),
+            hints.unreadable,
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         user_error(
             format!("cannot read the {} {}: {e}", hints.what, path.display()),
