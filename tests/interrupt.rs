@@ -19,33 +19,37 @@ fn entries(folder: &Path) -> Vec<String> {
     names
 }
 
-/// `analyse --quick` of a program that sleeps, into `out`: a child is alive while it runs.
-fn analyse_sleeping_program(out: &Path) -> Child {
+/// `analyse --quick ARGS` into `out`.
+fn analyse(out: &Path, args: &[&str]) -> Child {
     Command::new(BINARY)
         .args(["analyse", "--quick", "--out"])
         .arg(out)
-        .args(["--runs", "3", "--no-stacks", "--", "sleep", "30"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
 
-/// Waits until `child` has a descendant running `sleep`; returns every descendant then.
-fn wait_for_sleeping_descendant(child: &Child) -> Vec<u32> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// A program that sleeps: a child is alive while the program stage runs.
+const SLEEPING_PROGRAM: [&str; 6] = ["--runs", "3", "--no-stacks", "--", "sleep", "30"];
+
+/// Whether `pid`'s command line contains `text`.
+fn runs(pid: u32, text: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(text))
+}
+
+/// Waits until `child` has a descendant whose command line contains `text`; returns every
+/// descendant then.
+fn wait_for_descendant(child: &Child, text: &str) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let found = descendants(child.id());
-        let sleeping = found.iter().any(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
-        });
-        if sleeping {
+        if found.iter().any(|&pid| runs(pid, text)) {
             return found;
         }
-        assert!(
-            Instant::now() < deadline,
-            "analyse never started its program"
-        );
+        assert!(Instant::now() < deadline, "analyse never started `{text}`");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -59,9 +63,21 @@ fn alive(pid: u32) -> bool {
 }
 
 fn interrupt_with(signal: libc::c_int, name: &str, expected_code: i32) {
+    interrupt_while(signal, name, expected_code, &SLEEPING_PROGRAM, "sleep");
+}
+
+/// Starts `analyse --quick ARGS`, sends `signal` once a descendant runs `waiting_for`, and
+/// checks the exit code, the message, the empty output folder and that no descendant lives.
+fn interrupt_while(
+    signal: libc::c_int,
+    name: &str,
+    expected_code: i32,
+    args: &[&str],
+    waiting_for: &str,
+) {
     let out = tempfile::tempdir().unwrap();
-    let mut child = analyse_sleeping_program(out.path());
-    let children = wait_for_sleeping_descendant(&child);
+    let mut child = analyse(out.path(), args);
+    let children = wait_for_descendant(&child, waiting_for);
     assert!(
         !entries(out.path()).is_empty(),
         "the run folder is being written"
@@ -104,6 +120,25 @@ fn sigint_kills_the_program_and_removes_the_unfinished_folder() {
 #[test]
 fn sigterm_does_the_same_with_exit_143() {
     interrupt_with(libc::SIGTERM, "SIGTERM", 143);
+}
+
+#[test]
+fn sigint_during_the_python_ladder_kills_its_server_and_workers() {
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no python3 on PATH, so no Python ladder to interrupt");
+        return;
+    }
+    // The Python server runs in its own process group: the interrupt must still reach it.
+    interrupt_while(
+        libc::SIGINT,
+        "SIGINT",
+        130,
+        &["--budget", "8", "--nx", "24", "--ny", "24", "--nc", "24"],
+        "serve.py",
+    );
 }
 
 #[test]
