@@ -80,6 +80,7 @@ fn two_ranks_gather_the_field_naive_computes() {
         .collect(),
         ranks: Some(2),
         threads_per_rank: 1,
+        deadline: None,
     };
     let command = launch_command(&launcher, None, &Host::detect(), &request);
     let shown = command.display();
@@ -115,6 +116,7 @@ fn a_launched_job_reports_launch_and_compute_apart() {
         problem,
         ranks: Some(2),
         threads_per_rank: 1,
+        deadline: None,
     };
     let result = with_timeout("the MPI job", move || run_mpi_job(&job))
         .unwrap_or_else(|e| panic!("{e}\nhint: {}", e.hint()));

@@ -548,6 +548,9 @@ fn profile_artefacts(profiles: Option<&VariantProfilesRecord>) -> Vec<Artefact> 
     artefacts
 }
 
+/// The shortest time the MPI stage's job is given before it counts as hung, in seconds.
+const MPI_STAGE_MIN_DEADLINE: f64 = 10.0;
+
 /// The `mpi` variant launched on two ranks (or one per usable core) through the detected launcher.
 fn launch_mpi(
     problem: &Problem,
@@ -596,6 +599,11 @@ fn launch_mpi(
         Some(allocation) if allocation.nodes > 1 => None,
         _ => Some(usable_cores().max(2)),
     };
+    // A launcher that never starts its ranks must not take the whole run: ten seconds, or
+    // three times the stage's share, whichever is longer.
+    job.deadline = Some(Duration::from_secs_f64(
+        (3.0 * seconds).max(MPI_STAGE_MIN_DEADLINE),
+    ));
     let result = run_mpi_job(&job);
     progress.finish();
     let result = result.map_err(|e| StageEnd::Failed(format!("{e} ({})", e.hint())))?;

@@ -32,6 +32,9 @@ pub struct MpiJob {
     /// `None`: one rank per allocated task, or per core of this host.
     pub ranks: Option<usize>,
     pub threads_per_rank: usize,
+    /// How long the launch may take before it is killed with its ranks; `None`: a minute
+    /// plus twenty times one rank's estimated time.
+    pub deadline: Option<Duration>,
 }
 
 impl MpiJob {
@@ -42,6 +45,7 @@ impl MpiJob {
             problem,
             ranks: None,
             threads_per_rank: 1,
+            deadline: None,
         })
     }
 }
@@ -144,7 +148,9 @@ pub fn run_mpi_job(job: &MpiJob) -> Result<MpiJobResult, JobError> {
     // A launcher that never starts its ranks, or a rank that hangs, must not hang the run:
     // a minute for the launch and twenty times one rank's estimate for the work.
     let estimate = job.problem.estimate().seconds(MPI.nominal_ns_per_pair(), 1);
-    let deadline = Duration::from_secs_f64(60.0 + 20.0 * estimate);
+    let deadline = job
+        .deadline
+        .unwrap_or_else(|| Duration::from_secs_f64(60.0 + 20.0 * estimate));
     measure(&command, job.threads_per_rank, deadline)
 }
 
