@@ -80,7 +80,6 @@ fn two_ranks_gather_the_field_naive_computes() {
         .collect(),
         ranks: Some(2),
         threads_per_rank: 1,
-        deadline: None,
     };
     let command = launch_command(&launcher, None, &Host::detect(), &request);
     let shown = command.display();
