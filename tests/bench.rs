@@ -52,6 +52,8 @@ fn bench_prints_all_three_parts_as_tables() {
     let output = hpc_advisor()
         .args(["bench", "--nx", "12", "--ny", "12", "--nc", "12"])
         .args(["--variants", "threads+fused", "--budget", "1"])
+        // Wide enough that no header wraps (tests/terminal_output.rs checks 100 columns).
+        .env("COLUMNS", "400")
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
