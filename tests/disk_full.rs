@@ -9,13 +9,13 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-/// A 512 KiB tmpfs at `dir`, unmounted on drop; `None` (with the reason) when it cannot be had.
+/// A 64 KiB tmpfs at `dir`, unmounted on drop; `None` (with the reason) when it cannot be had.
 struct TinyDisk<'a>(&'a Path);
 
 impl<'a> TinyDisk<'a> {
     fn mount(dir: &'a Path) -> Result<TinyDisk<'a>, String> {
         let output = Process::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
             .arg(dir)
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
