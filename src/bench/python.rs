@@ -69,14 +69,6 @@ pub struct PythonRung {
     pub overhead_seconds: Option<f64>,
 }
 
-/// A ratio of two rungs' costs per pair, with the range their intervals allow.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PerPairGain {
-    pub times: f64,
-    /// `(low, high)`; `None` when either has no interval.
-    pub interval: Option<(f64, f64)>,
-}
-
 impl PythonRung {
     pub fn result(&self) -> Option<&VariantResult> {
         self.entry.result()
@@ -101,25 +93,11 @@ impl PythonLadder {
     }
 
     /// How many times faster per pair `faster` is than `slower`, when both were measured.
-    pub fn gain(&self, faster: &str, slower: &str) -> Option<PerPairGain> {
-        per_pair_gain(
-            self.rung(faster)?.ns_per_pair()?,
-            self.rung(slower)?.ns_per_pair()?,
-        )
+    pub fn gain(&self, faster: &str, slower: &str) -> Option<f64> {
+        let cost = |name: &str| self.rung(name)?.result().map(|r| r.ns_per_pair);
+        let (fast, slow) = (cost(faster)?, cost(slower)?);
+        (fast > 0.0).then(|| slow / fast)
     }
-}
-
-/// `slower / faster` of two `(median, interval)` costs per pair.
-pub fn per_pair_gain(
-    (faster, faster_interval): (f64, Option<(f64, f64)>),
-    (slower, slower_interval): (f64, Option<(f64, f64)>),
-) -> Option<PerPairGain> {
-    (faster > 0.0).then(|| PerPairGain {
-        times: slower / faster,
-        interval: faster_interval
-            .zip(slower_interval)
-            .map(|((f_low, f_high), (s_low, s_high))| (s_low / f_high, s_high / f_low)),
-    })
 }
 
 /// `problem` itself when a run at `ns_per_pair` on `workers` takes at most `seconds`, else

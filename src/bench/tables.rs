@@ -520,7 +520,7 @@ pub fn python_rows(ladder: &PythonLadder) -> Vec<PythonRow> {
                     row.ns_per_pair = format!("{:.1}", result.ns_per_pair);
                     row.over_pure = ladder
                         .gain(&rung.entry.variant, "py-pure")
-                        .map_or_else(|| "–".to_string(), |g| format!("{:.1}x", g.times));
+                        .map_or_else(|| "–".to_string(), |g| format!("{g:.1}x"));
                 }
                 Outcome::Failed(failure) => row.runs = format!("FAILED: {}", failure.message),
                 Outcome::Skipped { .. } => row.runs = "skipped".to_string(),

@@ -338,8 +338,8 @@ impl Variant for PythonRung {
             Launch::MpiJob => self.run_as_mpi_job(problem, settings),
         }
         .map_err(|e| self.error(e))?;
-        let scene = Scene::new(problem);
-        let field = field_from_payload(&payload, scene.nodes_x(), scene.nodes_y())
+        // The grid has nx + 1 by ny + 1 nodes (kernel-spec.md): no second scene needed.
+        let field = field_from_payload(&payload, problem.nx() + 1, problem.ny() + 1)
             .map_err(|e| VariantError::failed(self.name, e))?;
         let computed = header
             .seconds
