@@ -5,7 +5,10 @@
 //! fallback), with our own lane-wise Hankel functions ([`bessel`]) and
 //! elementary functions ([`maths`]). The instruction set is chosen at run
 //! time ([`isa::Isa`]), so one binary is fast on every machine and never
-//! executes an instruction the CPU lacks. The inside test and the incident
+//! executes an instruction the CPU lacks. So is the way it divides and takes
+//! square roots ([`division`]): with the hardware's instructions, or
+//! divide-free where the divider is the bottleneck, whichever [`plan`]
+//! measures faster on this core. The inside test and the incident
 //! wave are vectorised too: the former costs nodes x segments, the same
 //! order as the pairs.
 //!
@@ -20,37 +23,53 @@
 //! [`crate::scatter::cost`] and `docs/kernel.md`.
 
 pub mod bessel;
+pub mod division;
 pub mod isa;
 pub mod maths;
+pub mod plan;
+
+use std::marker::PhantomData;
 
 use num_complex::Complex32;
 use pulp::{Simd, WithSimd};
 
-use self::bessel::{Reciprocals, SERIES_TERMS, asymptotic, blended, reciprocals, small};
+use self::bessel::{Reciprocals, SERIES_TERMS, asymptotic, blended, small};
+use self::division::{Division, Formulation, HardwareDivision, RefinedDivision};
 use self::isa::Isa;
 use self::maths::{Shift, sin_cos};
 use crate::scatter::geometry::{INSIDE_THRESHOLD, Scene};
 use crate::scatter::hankel::{SWITCH, large};
 use crate::scatter::variants::rows::{Execution, RowKernel, RowVariant, VariantInfo};
 
-/// The row kernel, on the best instruction set of this CPU or on a chosen one.
+/// The row kernel, on the best instruction set of this CPU and the faster
+/// division formulation measured here ([`plan`]), or on chosen ones.
 #[derive(Debug, Clone, Copy)]
 pub struct SimdRows {
-    forced: Option<Isa>,
+    forced: Option<(Isa, Formulation)>,
 }
 
 impl SimdRows {
-    /// Runs on the best level this CPU supports.
+    /// Runs on the best level this CPU supports, with the formulation [`plan::fastest`] measures for it.
     pub const DETECTED: SimdRows = SimdRows { forced: None };
 
-    /// Runs on `isa` (any [`Isa`] is supported by this CPU by construction).
-    pub fn on(isa: Isa) -> SimdRows {
-        SimdRows { forced: Some(isa) }
+    /// Runs on `isa` (any [`Isa`] is supported by this CPU by construction) with `formulation`.
+    pub fn on(isa: Isa, formulation: Formulation) -> SimdRows {
+        SimdRows {
+            forced: Some((isa, formulation)),
+        }
     }
 
     /// The level rows are computed with.
     pub fn isa(&self) -> Isa {
-        self.forced.unwrap_or_else(Isa::detect)
+        self.forced.map_or_else(Isa::detect, |(isa, _)| isa)
+    }
+
+    /// How the rows divide and take square roots (measured once per process for [`SimdRows::DETECTED`]).
+    pub fn formulation(&self) -> Formulation {
+        self.forced.map_or_else(
+            || plan::fastest(Isa::detect()).formulation,
+            |(_, formulation)| formulation,
+        )
     }
 }
 
@@ -84,7 +103,9 @@ pub static THREADS_SIMD: RowVariant<SimdRows> = RowVariant {
 impl RowKernel for SimdRows {
     type Prepared = KernelSegments;
 
+    /// Also settles the formulation (the first call of a process measures it), outside the rows.
     fn prepare(&self, scene: &Scene) -> KernelSegments {
+        self.formulation();
         KernelSegments::new(scene, self.isa().lanes())
     }
 
@@ -96,30 +117,65 @@ impl RowKernel for SimdRows {
         incident: &mut [Complex32],
         scattered: &mut [Complex32],
     ) {
-        self.isa().run(Row {
-            scene,
-            segments,
-            j,
-            incident,
-            scattered,
-        });
+        let isa = self.isa();
+        match self.formulation() {
+            Formulation::Hardware => isa.run(Row::<HardwareDivision>::new(
+                scene, segments, j, incident, scattered,
+            )),
+            Formulation::Refined => isa.run(Row::<RefinedDivision>::new(
+                scene, segments, j, incident, scattered,
+            )),
+        }
     }
 
+    /// The level and the formulation, with the measured margin when it was chosen here,
+    /// e.g. `AVX-512 (x86-v4), 8 f64 lanes, hardware sqrt/div (1.21x faster here)`.
     fn describe(&self) -> Option<String> {
-        Some(self.isa().to_string())
+        let isa = self.isa();
+        Some(match self.forced {
+            Some((_, formulation)) => format!("{isa}, {}", formulation.name()),
+            None => {
+                let plan = plan::fastest(isa);
+                format!(
+                    "{isa}, {} ({:.2}x faster here)",
+                    plan.formulation.name(),
+                    plan.margin()
+                )
+            }
+        })
     }
 }
 
-/// One row of the field, as a pulp operation.
-struct Row<'a> {
+/// One row of the field, as a pulp operation, dividing as `D` does.
+struct Row<'a, D> {
     scene: &'a Scene,
     segments: &'a KernelSegments,
     j: usize,
     incident: &'a mut [Complex32],
     scattered: &'a mut [Complex32],
+    division: PhantomData<D>,
 }
 
-impl WithSimd for Row<'_> {
+impl<'a, D> Row<'a, D> {
+    fn new(
+        scene: &'a Scene,
+        segments: &'a KernelSegments,
+        j: usize,
+        incident: &'a mut [Complex32],
+        scattered: &'a mut [Complex32],
+    ) -> Self {
+        Row {
+            scene,
+            segments,
+            j,
+            incident,
+            scattered,
+            division: PhantomData,
+        }
+    }
+}
+
+impl<D: Division> WithSimd for Row<'_, D> {
     type Output = ();
 
     #[inline(always)]
@@ -157,11 +213,12 @@ impl WithSimd for Row<'_> {
             return;
         };
         let blocks = self.segments.blocks::<S>();
-        let mut started = start(simd, blocks, scaled(first));
+        let mut started = start::<D, S>(simd, blocks, scaled(first));
         while let Some(i) = outside.next() {
             // The row's last node starts itself again, for nothing.
             let following = scaled(*outside.peek().unwrap_or(&i));
-            let ((re, im), carried) = scattered_at(simd, blocks, scaled(i), started, following);
+            let ((re, im), carried) =
+                scattered_at::<D, S>(simd, blocks, scaled(i), started, following);
             self.scattered[i] = Complex32::new(re as f32, im as f32);
             started = carried;
         }
@@ -383,15 +440,15 @@ type Started<V> = [Reciprocals<V>; 2];
 
 /// Issues the first two segment vectors of the scaled node `kmod p` (the first outside node of a row).
 #[inline(always)]
-fn start<S: Simd>(
+fn start<D: Division, S: Simd>(
     simd: S,
     blocks: &[Block<S::f64s>],
     [scaled_px, scaled_py]: [f64; 2],
 ) -> Started<S::f64s> {
     let (px, py) = (simd.splat_f64s(scaled_px), simd.splat_f64s(scaled_py));
     [
-        reciprocals_at(simd, px, py, &blocks[0]),
-        reciprocals_at(simd, px, py, &blocks[1]),
+        reciprocals_at::<D, S>(simd, px, py, &blocks[0]),
+        reciprocals_at::<D, S>(simd, px, py, &blocks[1]),
     ]
 }
 
@@ -402,7 +459,7 @@ fn start<S: Simd>(
 /// node (or [`start`]); the last two vectors issue those of the `following`
 /// node and return them.
 #[inline(always)]
-fn scattered_at<S: Simd>(
+fn scattered_at<D: Division, S: Simd>(
     simd: S,
     blocks: &[Block<S::f64s>],
     [scaled_px, scaled_py]: [f64; 2],
@@ -427,8 +484,9 @@ fn scattered_at<S: Simd>(
         } else {
             (fx, fy, k - pipelined)
         };
-        let after_next = reciprocals_at(simd, ahead_x, ahead_y, &blocks[ahead]);
-        let (term_re, term_im) = pair_terms(simd, px, py, current, SegmentVector::of(&blocks[k]));
+        let after_next = reciprocals_at::<D, S>(simd, ahead_x, ahead_y, &blocks[ahead]);
+        let (term_re, term_im) =
+            pair_terms::<D, S>(simd, px, py, current, SegmentVector::of(&blocks[k]));
         sum_re = simd.add_f64s(sum_re, term_re);
         sum_im = simd.add_f64s(sum_im, term_im);
         current = next;
@@ -440,9 +498,9 @@ fn scattered_at<S: Simd>(
     )
 }
 
-/// `x = |r'|` for the scaled offsets `r' = kmod (p - mid)`, and the reciprocals of `x`.
+/// `x = |r'|` for the scaled offsets `r' = kmod (p - mid)`, and the reciprocals of `x`, from `|r'|^2`.
 #[inline(always)]
-fn reciprocals_at<S: Simd>(
+fn reciprocals_at<D: Division, S: Simd>(
     simd: S,
     px: S::f64s,
     py: S::f64s,
@@ -450,10 +508,7 @@ fn reciprocals_at<S: Simd>(
 ) -> Reciprocals<S::f64s> {
     let rx = simd.sub_f64s(px, block[column::MID_X]);
     let ry = simd.sub_f64s(py, block[column::MID_Y]);
-    reciprocals(
-        simd,
-        simd.sqrt_f64s(simd.mul_add_e_f64s(rx, rx, simd.mul_f64s(ry, ry))),
-    )
+    D::reciprocals(simd, simd.mul_add_e_f64s(rx, rx, simd.mul_f64s(ry, ry)))
 }
 
 /// `u P0_0 = u`: the small-argument branch reads `u` from the first series column.
@@ -509,7 +564,7 @@ fn series<V: Copy>(block: &Block<V>, first: usize) -> [V; SERIES_TERMS] {
 /// `w (nk H0(x) - i c H1(x))` for a vector of pairs, from the scaled node
 /// `p' = kmod p` and the segments' constants.
 #[inline(always)]
-fn pair_terms<S: Simd>(
+fn pair_terms<D: Division, S: Simd>(
     simd: S,
     px: S::f64s,
     py: S::f64s,
@@ -553,7 +608,7 @@ fn pair_terms<S: Simd>(
     }
     // Some segment is within 8 / kmod of the node: those lanes take the rational forms,
     // |w| (nk H0 - i c H1), turned by the weight's direction.
-    let b = small(simd, x);
+    let b = small::<D, S>(simd, reciprocals);
     let n_dot_k = u_p0[0];
     let near_re = simd.negate_mul_add_e_f64s(minus_c, b.y1, simd.mul_f64s(n_dot_k, b.j0));
     let near_im = simd.mul_add_e_f64s(minus_c, b.j1, simd.mul_f64s(n_dot_k, b.y0));
@@ -594,8 +649,9 @@ mod tests {
     use crate::scatter::variant::{RunSettings, Variant};
     use crate::scatter::{Contour, Problem};
 
-    /// The registry test runs the detected level; this runs every other level this CPU has
-    /// (on this AVX-512 machine: AVX2+FMA and the scalar fallback) against `naive`.
+    /// The registry test runs the detected level and formulation; this runs every other
+    /// level this CPU has (on this AVX-512 machine: AVX2+FMA and the scalar fallback),
+    /// in both formulations of the divisions, against `naive`.
     #[test]
     fn every_instruction_set_agrees_with_naive() {
         let problems = [
@@ -618,14 +674,18 @@ mod tests {
                 .unwrap()
                 .field
                 .unwrap();
-            for isa in Isa::available() {
+            let levels = Isa::available().into_iter();
+            for (isa, formulation) in
+                levels.flat_map(|isa| Formulation::ALL.map(|formulation| (isa, formulation)))
+            {
                 let variant = RowVariant {
                     info: INFO,
-                    kernel: SimdRows::on(isa),
+                    kernel: SimdRows::on(isa, formulation),
                     execution: Execution::Serial,
                 };
                 let output = variant.run(problem, &RunSettings::default()).unwrap();
-                assert_eq!(output.notes, vec![isa.to_string()]);
+                let isa = format!("{isa}, {}", formulation.name());
+                assert_eq!(output.notes, vec![isa.clone()]);
                 let field = output.field.unwrap();
                 assert_eq!(field.incident.len(), reference.incident.len());
                 let agreement = field.agreement(&reference);

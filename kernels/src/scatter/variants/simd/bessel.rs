@@ -11,6 +11,7 @@
 
 use pulp::Simd;
 
+use super::division::Division;
 use super::maths::{Shift, ln, polynomial, sin_cos_of_sum};
 use crate::scatter::hankel::{SWITCH, TWO_OVER_PI, large, small as tables};
 
@@ -84,22 +85,14 @@ fn blended_series<S: Simd>(
     acc
 }
 
-/// The long-latency part of the asymptotic form (a division and a square root):
-/// `z = 8 / x` and `a = sqrt(2 / (pi x))`. Split out so the kernel can start
-/// it one vector ahead of the rest (software pipelining).
+/// The distance and its reciprocals: `x`, `z = 8 / x` and `a = sqrt(2 / (pi x))`,
+/// computed by a [`Division`] from `x^2`. Split out so the kernel can start
+/// them two vectors ahead of the rest (software pipelining).
 #[derive(Debug, Clone, Copy)]
 pub struct Reciprocals<V> {
     pub x: V,
     pub z: V,
     pub amplitude: V,
-}
-
-#[inline(always)]
-pub fn reciprocals<S: Simd>(simd: S, x: S::f64s) -> Reciprocals<S::f64s> {
-    let z = simd.div_f64s(simd.splat_f64s(SWITCH), x);
-    // sqrt(2 / (pi x)) = sqrt(z * (2/pi) / 8)
-    let amplitude = simd.sqrt_f64s(simd.mul_f64s(z, simd.splat_f64s(TWO_OVER_PI / SWITCH)));
-    Reciprocals { x, z, amplitude }
 }
 
 /// The asymptotic ingredients of every lane (meaningful where `x >= 8`, finite for any `x > 0`),
@@ -121,46 +114,51 @@ pub fn asymptotic<S: Simd>(
     }
 }
 
-/// The rational forms for `0 < x < 8` in every lane (meaningless, but harmless, elsewhere).
+/// `num(y) / den(y)` (every denominator of [`tables`] is positive for `y >= 0`).
 #[inline(always)]
-pub fn small<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
+fn rational<D: Division, S: Simd, const N: usize, const M: usize>(
+    simd: S,
+    y: S::f64s,
+    numerator: &[f64; N],
+    denominator: &[f64; M],
+) -> S::f64s {
+    D::quotient(
+        simd,
+        polynomial(simd, y, numerator),
+        polynomial(simd, y, denominator),
+    )
+}
+
+/// The rational forms for `0 < x < 8` in every lane (meaningless, but harmless, elsewhere),
+/// from `x` and its reciprocals (whose `z / 8` is `1 / x`), with the quotients of `D`.
+#[inline(always)]
+pub fn small<D: Division, S: Simd>(
+    simd: S,
+    reciprocals: Reciprocals<S::f64s>,
+) -> BesselLanes<S::f64s> {
+    let Reciprocals { x, z, .. } = reciprocals;
     let y = simd.mul_f64s(x, x);
-    let j0 = simd.div_f64s(
-        polynomial(simd, y, &tables::J0_NUM),
-        polynomial(simd, y, &tables::J0_DEN),
-    );
+    let j0 = rational::<D, _, _, _>(simd, y, &tables::J0_NUM, &tables::J0_DEN);
     let j1 = simd.mul_f64s(
         x,
-        simd.div_f64s(
-            polynomial(simd, y, &tables::J1_NUM),
-            polynomial(simd, y, &tables::J1_DEN),
-        ),
+        rational::<D, _, _, _>(simd, y, &tables::J1_NUM, &tables::J1_DEN),
     );
     let two_over_pi = simd.splat_f64s(TWO_OVER_PI);
-    let ln_x = ln(simd, x);
+    let ln_x = ln::<D, _>(simd, x);
     let y0 = simd.mul_add_e_f64s(
         simd.mul_f64s(two_over_pi, j0),
         ln_x,
-        simd.div_f64s(
-            polynomial(simd, y, &tables::Y0_NUM),
-            polynomial(simd, y, &tables::Y0_DEN),
-        ),
+        rational::<D, _, _, _>(simd, y, &tables::Y0_NUM, &tables::Y0_DEN),
     );
     // Y1 = x num/den + (2/pi) (J1 ln x - 1/x)
-    let singular = simd.mul_add_e_f64s(
-        j1,
-        ln_x,
-        simd.neg_f64s(simd.div_f64s(simd.splat_f64s(1.0), x)),
-    );
+    let minus_inverse_x = simd.mul_f64s(z, simd.splat_f64s(-1.0 / SWITCH));
+    let singular = simd.mul_add_e_f64s(j1, ln_x, minus_inverse_x);
     let y1 = simd.mul_add_e_f64s(
         two_over_pi,
         singular,
         simd.mul_f64s(
             x,
-            simd.div_f64s(
-                polynomial(simd, y, &tables::Y1_NUM),
-                polynomial(simd, y, &tables::Y1_DEN),
-            ),
+            rational::<D, _, _, _>(simd, y, &tables::Y1_NUM, &tables::Y1_DEN),
         ),
     );
     BesselLanes { j0, y0, j1, y1 }
@@ -170,23 +168,27 @@ pub fn small<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
 mod tests {
     //! The documented accuracy of the SIMD Hankel functions (see `docs/kernel.md`).
 
+    use std::marker::PhantomData;
+
     use pulp::WithSimd;
 
     use super::*;
     use crate::scatter::hankel::{self, reference};
+    use crate::scatter::variants::simd::division::{HardwareDivision, RefinedDivision};
     use crate::scatter::variants::simd::isa::Isa;
     use crate::scatter::variants::simd::{any_lane, lanewise};
 
     /// `J0, Y0, J1, Y1` of every lane, each lane on its own branch.
     #[inline(always)]
-    fn bessel01<S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
+    fn bessel01<D: Division, S: Simd>(simd: S, x: S::f64s) -> BesselLanes<S::f64s> {
         let quarter_back = Shift::splat(simd, -std::f64::consts::FRAC_PI_4);
-        let large = from_asymptotic(simd, asymptotic(simd, reciprocals(simd, x), quarter_back));
+        let reciprocals = D::reciprocals(simd, simd.mul_f64s(x, x));
+        let large = from_asymptotic(simd, asymptotic(simd, reciprocals, quarter_back));
         let below = simd.less_than_f64s(x, simd.splat_f64s(SWITCH));
         if !any_lane::<S>(below) {
             return large;
         }
-        let small = small(simd, x);
+        let small = small::<D, _>(simd, reciprocals);
         BesselLanes {
             j0: simd.select_f64s(below, small.j0, large.j0),
             y0: simd.select_f64s(below, small.y0, large.y0),
@@ -217,22 +219,36 @@ mod tests {
         }
     }
 
-    struct Bessel<'a>(&'a [f64]);
+    struct Bessel<'a, D>(&'a [f64], PhantomData<D>);
 
-    impl WithSimd for Bessel<'_> {
+    impl<D: Division> WithSimd for Bessel<'_, D> {
         type Output = Vec<[f64; 4]>;
         fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
             lanewise(simd, self.0, |x| {
-                let b = bessel01(simd, x);
+                let b = bessel01::<D, S>(simd, x);
                 [b.j0, b.y0, b.j1, b.y1]
             })
         }
     }
 
     /// Largest error over `inputs`, relative to `max(|H0|, |H1|, 1)` as in the scalar test,
-    /// against libm and against the scalar approximation.
-    fn worst_errors(isa: Isa, inputs: &[f64]) -> (f64, f64) {
-        let lanes = isa.run(Bessel(inputs));
+    /// against libm and against the scalar approximation, in each formulation of the divisions.
+    fn worst_errors(isa: Isa, inputs: &[f64]) -> [(&'static str, f64, f64); 2] {
+        [
+            (
+                "hardware division",
+                worst_errors_with::<HardwareDivision>(isa, inputs),
+            ),
+            (
+                "refined division",
+                worst_errors_with::<RefinedDivision>(isa, inputs),
+            ),
+        ]
+        .map(|(division, (libm, scalar))| (division, libm, scalar))
+    }
+
+    fn worst_errors_with<D: Division>(isa: Isa, inputs: &[f64]) -> (f64, f64) {
+        let lanes = isa.run(Bessel::<D>(inputs, PhantomData));
         inputs
             .iter()
             .zip(&lanes)
@@ -271,12 +287,12 @@ mod tests {
             // approximation's own error.
             for (label, inputs, bound) in [("x < 8", &small, 2e-8), ("8 <= x < 200", &large, 1e-10)]
             {
-                let (libm, scalar) = worst_errors(isa, inputs);
-                assert!(libm < bound, "{isa}, {label}: {libm:e} from libm");
-                assert!(
-                    scalar < 1e-12,
-                    "{isa}, {label}: {scalar:e} from the scalar form"
-                );
+                for (division, libm, scalar) in worst_errors(isa, inputs) {
+                    let case = format!("{isa}, {division}, {label}");
+                    eprintln!("{case}: {libm:.2e} from libm, {scalar:.2e} from the scalar form");
+                    assert!(libm < bound, "{case}: {libm:e} from libm");
+                    assert!(scalar < 1e-12, "{case}: {scalar:e} from the scalar form");
+                }
             }
         }
     }
@@ -297,9 +313,13 @@ mod tests {
                     }
                 }
             }
-            let (libm, scalar) = worst_errors(isa, &inputs);
-            assert!(libm < 2e-8, "{isa}: {libm:e} from libm");
-            assert!(scalar < 1e-12, "{isa}: {scalar:e} from the scalar form");
+            for (division, libm, scalar) in worst_errors(isa, &inputs) {
+                assert!(libm < 2e-8, "{isa}, {division}: {libm:e} from libm");
+                assert!(
+                    scalar < 1e-12,
+                    "{isa}, {division}: {scalar:e} from the scalar form"
+                );
+            }
         }
     }
 }

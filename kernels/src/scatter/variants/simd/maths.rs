@@ -15,6 +15,7 @@
 
 use pulp::Simd;
 
+use super::division::Division;
 use crate::scatter::hankel::{HornerArithmetic, horner};
 
 /// pulp's lane-wise arithmetic as a [`HornerArithmetic`], so the Hankel tables are evaluated by the shared [`horner`].
@@ -153,7 +154,7 @@ const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
 
 /// Natural logarithm, lane-wise, for positive normal `x` (the small-argument Hankel branch).
 #[inline(always)]
-pub fn ln<S: Simd>(simd: S, x: S::f64s) -> S::f64s {
+pub fn ln<D: Division, S: Simd>(simd: S, x: S::f64s) -> S::f64s {
     let bits = simd.transmute_u64s_f64s(x);
     let biased_exponent = exponent_field(simd, bits);
     let mantissa = simd.transmute_f64s_u64s(simd.or_u64s(
@@ -172,7 +173,8 @@ pub fn ln<S: Simd>(simd: S, x: S::f64s) -> S::f64s {
         simd.select_f64s(high, simd.splat_f64s(1022.0), simd.splat_f64s(1023.0)),
     );
     let f = simd.sub_f64s(mantissa, simd.splat_f64s(1.0));
-    let s = simd.div_f64s(f, simd.add_f64s(f, simd.splat_f64s(2.0)));
+    // f + 2 lies in [1.7, 2.5].
+    let s = D::quotient(simd, f, simd.add_f64s(f, simd.splat_f64s(2.0)));
     let z = simd.mul_f64s(s, s);
     let r = simd.mul_f64s(z, polynomial(simd, z, &LN));
     let half_f2 = simd.mul_f64s(simd.splat_f64s(0.5), simd.mul_f64s(f, f));
@@ -216,20 +218,30 @@ mod tests {
     use pulp::WithSimd;
 
     use super::*;
+    use crate::scatter::variants::simd::division::{HardwareDivision, RefinedDivision};
     use crate::scatter::variants::simd::isa::Isa;
     use crate::scatter::variants::simd::lanewise;
 
-    /// `(sin x, cos x, sin(x - pi/4), cos(x - pi/4))` and `ln |x|` at every input, per level.
+    /// `(sin x, cos x, sin(x - pi/4), cos(x - pi/4))` and `ln |x|` (in each formulation of
+    /// its division) at every input, per level.
     struct Elementary<'a>(&'a [f64]);
 
     impl WithSimd for Elementary<'_> {
-        type Output = Vec<[f64; 5]>;
+        type Output = Vec<[f64; 6]>;
         fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
             lanewise(simd, self.0, |x| {
                 let (s, c) = sin_cos(simd, x);
                 let quarter_back = Shift::splat(simd, -std::f64::consts::FRAC_PI_4);
                 let (s4, c4) = sin_cos_of_sum(simd, x, quarter_back);
-                [s, c, s4, c4, ln(simd, simd.abs_f64s(x))]
+                let magnitude = simd.abs_f64s(x);
+                [
+                    s,
+                    c,
+                    s4,
+                    c4,
+                    ln::<HardwareDivision, _>(simd, magnitude),
+                    ln::<RefinedDivision, _>(simd, magnitude),
+                ]
             })
         }
     }
@@ -315,13 +327,18 @@ mod tests {
             .chain([1.0, std::f64::consts::SQRT_2, f64::MIN_POSITIVE, f64::MAX])
             .collect();
         for isa in Isa::available() {
-            let error = isa
-                .run(Elementary(&inputs))
-                .iter()
-                .zip(&inputs)
-                .map(|(got, &x)| (got[4] - x.ln()).abs() / x.ln().abs().max(1.0))
-                .fold(0.0, f64::max);
-            assert!(error < 4e-16, "{isa}: ln off by {error:e}");
+            let results = isa.run(Elementary(&inputs));
+            for (column, division) in [(4, "hardware"), (5, "refined")] {
+                let error = results
+                    .iter()
+                    .zip(&inputs)
+                    .map(|(got, &x)| (got[column] - x.ln()).abs() / x.ln().abs().max(1.0))
+                    .fold(0.0, f64::max);
+                assert!(
+                    error < 4e-16,
+                    "{isa}, {division} division: ln off by {error:e}"
+                );
+            }
         }
     }
 }
