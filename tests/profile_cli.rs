@@ -115,6 +115,35 @@ fn naive_profile_names_the_kernel_functions_and_counts_its_allocations() {
         "{:?}",
         profile.memory
     );
+    // Counting allocations must not show: no counter, atomic or allocator frame in the top ten.
+    for hotspot in profile.hotspots.iter().take(10) {
+        let name = &hotspot.function;
+        assert!(
+            !["profile::memory", "atomic", "malloc", "free"]
+                .iter()
+                .any(|allocator| name.contains(allocator)),
+            "allocator frame {name} among the top ten: {:?}",
+            profile.hotspots
+        );
+    }
+    // The sampler's overhead: interleaved pairs with an interval, never printed as a negative figure.
+    let overhead = &profile.overhead;
+    assert!(overhead.pair_relative_cpu.len() >= 4, "{overhead:?}");
+    assert!(overhead.relative_cpu_interval.is_some(), "{overhead:?}");
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("overhead"))
+        .expect("an overhead line");
+    let figure = line.trim_start_matches("overhead").trim_start();
+    assert!(
+        figure.starts_with("within noise (±") || figure.starts_with('+'),
+        "{line}"
+    );
+    assert_eq!(
+        figure.starts_with("within noise"),
+        overhead.relative_cpu_interval.unwrap().low <= 0.0
+    );
+
     let hankel = profile
         .hotspots
         .iter()
@@ -147,6 +176,66 @@ fn naive_profile_names_the_kernel_functions_and_counts_its_allocations() {
         pairs,
         "the record's pair count"
     );
+}
+
+/// The SIMD kernel inlines everything into one function: its samples must still
+/// land on the kernel's own functions and lines, not on one intrinsic's name.
+#[test]
+fn simd_profile_names_kernel_functions_and_lines_not_intrinsics() {
+    let out = tempfile::tempdir().unwrap();
+    let assert = hpc_advisor()
+        .args(["profile", "--variant", "simd", "--duration", "1.5", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let folder = run_folder(out.path());
+    let record: VariantProfilesRecord =
+        serde_json::from_slice(&fs::read(folder.join("profile.json")).unwrap()).unwrap();
+    let profile = &record.profiles[0];
+    let intrinsic = |name: &str| {
+        ["core_arch::", "pulp::", "core::core_arch::"]
+            .iter()
+            .any(|prefix| name.trim_start_matches('<').starts_with(prefix))
+    };
+    for hotspot in &profile.hotspots {
+        assert!(!intrinsic(&hotspot.function), "{:?}", profile.hotspots);
+    }
+    let text = svg_text(&folder.join("simd.svg"));
+    assert!(
+        !text.contains("_mm512_"),
+        "no intrinsic frame in the flamegraph"
+    );
+    // The samples spread over several kernel functions (pprof alone put ~97 % in one).
+    let top_self = profile
+        .hotspots
+        .iter()
+        .map(|h| h.self_share)
+        .fold(0.0, f64::max);
+    assert!(top_self < 0.9, "{:?}", profile.hotspots);
+
+    // Hot lines: kernel files with a line (or the merged code), shares that add up to at most all.
+    assert!(!profile.hot_lines.is_empty(), "{stdout}");
+    let total: f64 = profile.hot_lines.iter().map(|line| line.share).sum();
+    assert!(
+        total > 0.3 && total <= 1.0 + 1e-9,
+        "{:?}",
+        profile.hot_lines
+    );
+    for line in &profile.hot_lines {
+        assert!(line.location.starts_with("scatter/"), "{line:?}");
+        assert!(line.function.starts_with("hpc_kernels::"), "{line:?}");
+        assert!(line.code.is_some(), "the sources are here: {line:?}");
+    }
+    assert!(
+        profile
+            .hot_lines
+            .iter()
+            .any(|line| line.location.starts_with("scatter/variants/simd/")),
+        "{:?}",
+        profile.hot_lines
+    );
+    assert!(stdout.contains("hot lines"), "{stdout}");
 }
 
 #[test]

@@ -19,13 +19,14 @@ use crate::profile::external::{self, CommandError, ProgramFacts, StackSampling};
 use crate::profile::flamegraph;
 use crate::profile::folded::FoldedStacks;
 use crate::profile::hotspots::{HOTSPOT_ROWS, Hotspot, Workload, command_hotspots, hotspots};
+use crate::profile::lines::HotLine;
 use crate::profile::memory;
 use crate::profile::record::{
     CommandProfileRecord, DifferentialRecord, MemoryFigures, OverheadFigures, SamplingFigures,
     VariantProfileRecord, VariantProfilesRecord,
 };
 use crate::profile::sampler::{
-    OUTSIDE_KERNEL, ProfileError, VariantProfile, run_sampled, run_unsampled,
+    OUTSIDE_KERNEL, ProfileError, VariantProfile, calibrate, run_sampled,
 };
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
@@ -132,9 +133,10 @@ fn profile_variants(args: &ProfileArgs, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs each variant unsampled for at least `min_duration`, then each again sampled as often.
+/// Calibrates each variant, then runs each for about `min_duration` without and
+/// as long with the sampler, in interleaved blocks.
 ///
-/// Every unsampled phase comes before the first sampled one, so the peak RSS
+/// Every calibration comes before the first sampled phase, so the peak RSS
 /// excludes the sampler's buffers.
 pub(crate) fn sample_variants(
     variants: &[&dyn Variant],
@@ -142,27 +144,26 @@ pub(crate) fn sample_variants(
     settings: &RunSettings,
     (min_duration, frequency_hz): (Duration, i32),
 ) -> anyhow::Result<Vec<VariantProfile>> {
-    let mut unsampled = Vec::new();
+    let mut calibrations = Vec::new();
     for &variant in variants {
         eprintln!(
-            "running {} on {problem} for at least {:.1} s without the sampler",
-            variant.name(),
-            min_duration.as_secs_f64()
+            "calibrating {} on {problem} (heap use, time per run)",
+            variant.name()
         );
-        unsampled.push(
-            run_unsampled(variant, problem, settings, min_duration)
+        calibrations.push(
+            calibrate(variant, problem, settings, min_duration)
                 .map_err(|e| variant_failure(variant, e))?,
         );
     }
     let mut profiles = Vec::new();
-    for (&variant, unsampled) in variants.iter().zip(unsampled) {
+    for (&variant, calibration) in variants.iter().zip(calibrations) {
         eprintln!(
-            "sampling {} over the same {} runs",
+            "running {} {} times without and as often with the sampler, interleaved",
             variant.name(),
-            unsampled.repetitions
+            calibration.repetitions
         );
         profiles.push(
-            run_sampled(variant, problem, settings, unsampled, frequency_hz)
+            run_sampled(variant, problem, settings, calibration, frequency_hz)
                 .map_err(|e| variant_failure(variant, e))?,
         );
     }
@@ -236,9 +237,9 @@ pub(crate) fn save_variant_profile(
     let workload = Workload {
         rows: problem.ny() as u64 + 1,
         nodes: (problem.nx() as u64 + 1) * (problem.ny() as u64 + 1),
-        outside_nodes: profile.unsampled.outside_nodes,
-        pairs: profile.unsampled.pairs,
-        repetitions: u64::from(profile.unsampled.repetitions),
+        outside_nodes: profile.calibration.outside_nodes,
+        pairs: profile.calibration.pairs,
+        repetitions: u64::from(profile.calibration.repetitions),
     };
     let table = hotspots(&profile.stacks, HOTSPOT_ROWS, Some(&workload));
     let outside_kernel_share = table
@@ -253,7 +254,7 @@ pub(crate) fn save_variant_profile(
         &format!("{name} on {problem}"),
         &format!(
             "{total} samples over {} runs ({:.0} per CPU second); widths are shares of samples",
-            profile.unsampled.repetitions,
+            profile.calibration.repetitions,
             profile.samples_per_cpu_second()
         ),
     )
@@ -264,7 +265,8 @@ pub(crate) fn save_variant_profile(
     );
     staged.write(&folded_file, profile.stacks.to_text().as_bytes())?;
     staged.write(&flamegraph_file, &svg)?;
-    let pairs = profile.unsampled.pairs.max(1) as f64;
+    let pairs = profile.calibration.pairs.max(1) as f64;
+    let overhead = profile.overhead();
     Ok(VariantProfileRecord {
         variant: name.to_string(),
         workers: variant.workers(settings),
@@ -272,27 +274,30 @@ pub(crate) fn save_variant_profile(
             total,
             requested_hz: frequency_hz,
             per_cpu_second: profile.samples_per_cpu_second(),
-            repetitions: profile.unsampled.repetitions,
+            repetitions: profile.calibration.repetitions,
             outside_kernel_share,
         },
         overhead: OverheadFigures {
-            unsampled_seconds: profile.unsampled.duration.as_secs_f64(),
-            sampled_seconds: profile.sampled.as_secs_f64(),
+            unsampled_seconds: profile.unsampled.wall.as_secs_f64(),
+            sampled_seconds: profile.sampled.wall.as_secs_f64(),
             unsampled_cpu_seconds: profile.unsampled.cpu.as_secs_f64(),
-            sampled_cpu_seconds: profile.sampled_cpu.as_secs_f64(),
-            relative_cpu: profile.overhead(),
+            sampled_cpu_seconds: profile.sampled.cpu.as_secs_f64(),
+            relative_cpu: overhead.median,
+            relative_cpu_interval: overhead.interval,
+            pair_relative_cpu: profile.pair_overheads.clone(),
             relative_wall: profile.wall_overhead(),
         },
         memory: MemoryFigures {
             counting: memory::is_counting(),
-            allocations: profile.unsampled.memory.allocations,
-            allocated_bytes: profile.unsampled.memory.allocated_bytes,
-            peak_live_heap_bytes: profile.unsampled.memory.peak_live_bytes,
-            allocations_per_pair: profile.unsampled.memory.allocations as f64 / pairs,
-            allocated_bytes_per_pair: profile.unsampled.memory.allocated_bytes as f64 / pairs,
-            peak_rss_bytes: profile.unsampled.peak_rss_bytes,
+            allocations: profile.calibration.memory.allocations,
+            allocated_bytes: profile.calibration.memory.allocated_bytes,
+            peak_live_heap_bytes: profile.calibration.memory.peak_live_bytes,
+            allocations_per_pair: profile.calibration.memory.allocations as f64 / pairs,
+            allocated_bytes_per_pair: profile.calibration.memory.allocated_bytes as f64 / pairs,
+            peak_rss_bytes: profile.calibration.peak_rss_bytes,
         },
         hotspots: table,
+        hot_lines: profile.hot_lines.clone(),
         folded_file,
         flamegraph_file,
     })
@@ -313,6 +318,26 @@ fn hotspot_table(table: &[Hotspot]) -> Table {
         self_share: format!("{:5.1} %", 100.0 * h.self_share),
         inclusive: format!("{:5.1} %", 100.0 * h.inclusive_share),
         calls: h.calls.map_or_else(|| "-".to_string(), |c| c.to_string()),
+    });
+    let mut table = Table::new(rows);
+    table.with(Style::sharp());
+    table
+}
+
+#[derive(Tabled)]
+struct HotLineRow {
+    line: String,
+    share: String,
+    function: String,
+    code: String,
+}
+
+fn hot_line_table(lines: &[HotLine]) -> Table {
+    let rows = lines.iter().map(|line| HotLineRow {
+        line: line.location.clone(),
+        share: format!("{:5.1} %", 100.0 * line.share),
+        function: line.function.replace("hpc_kernels::scatter::", ""),
+        code: line.code.clone().unwrap_or_default(),
     });
     let mut table = Table::new(rows);
     table.with(Style::sharp());
@@ -341,13 +366,20 @@ fn print_variant_profile(
     )?;
     writeln!(
         out,
-        "overhead     {:+.1} % CPU time ({:.3} s sampled, {:.3} s unsampled), {:+.1} % wall time",
-        100.0 * record.overhead.relative_cpu,
+        "overhead     {}; {:.3} s CPU sampled, {:.3} s unsampled",
+        record.overhead.describe(),
         record.overhead.sampled_cpu_seconds,
         record.overhead.unsampled_cpu_seconds,
-        100.0 * record.overhead.relative_wall
     )?;
     writeln!(out, "{}", hotspot_table(&record.hotspots))?;
+    if !record.hot_lines.is_empty() {
+        writeln!(
+            out,
+            "hot lines    the kernel's source lines holding the most samples ({} recorded):",
+            profile.line_samples
+        )?;
+        writeln!(out, "{}", hot_line_table(&record.hot_lines))?;
+    }
     if memory.counting {
         writeln!(
             out,
@@ -357,7 +389,7 @@ fn print_variant_profile(
             Unit::Bytes.format(memory.peak_live_heap_bytes as f64),
             memory.allocations_per_pair,
             memory.allocated_bytes_per_pair,
-            profile.unsampled.pairs
+            profile.calibration.pairs
         )?;
     } else {
         writeln!(

@@ -12,6 +12,7 @@ pub mod external;
 pub mod flamegraph;
 pub mod folded;
 pub mod hotspots;
+pub mod lines;
 pub mod memory;
 pub mod program;
 pub mod ranks;

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::external::{ProgramFacts, StackSampling};
 use super::hotspots::Hotspot;
+use super::lines::HotLine;
+use super::sampler::SamplerOverhead;
+use crate::bench::stats::Interval;
 
 /// `profile.json` of `hpc-advisor profile --variant ...`: one record per profiled variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -24,6 +27,10 @@ pub struct VariantProfileRecord {
     pub overhead: OverheadFigures,
     pub memory: MemoryFigures,
     pub hotspots: Vec<Hotspot>,
+    /// The kernel's source lines with the most samples, from each sample's own
+    /// instruction (`src/profile/lines.rs`); empty in records written before them.
+    #[serde(default)]
+    pub hot_lines: Vec<HotLine>,
     /// Files in the run folder, relative to it.
     pub folded_file: String,
     pub flamegraph_file: String,
@@ -42,17 +49,32 @@ pub struct SamplingFigures {
     pub outside_kernel_share: f64,
 }
 
-/// The same repetitions timed without and with the sampler.
+/// The same repetitions timed without and with the sampler, in interleaved blocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OverheadFigures {
     pub unsampled_seconds: f64,
     pub sampled_seconds: f64,
     pub unsampled_cpu_seconds: f64,
     pub sampled_cpu_seconds: f64,
-    /// sampled / unsampled CPU time - 1: the sampler's cost, little affected by other load.
+    /// Median over the interleaved pairs of sampled / unsampled CPU time - 1:
+    /// the sampler's cost, little affected by other load. Noise can make it
+    /// negative; [`OverheadFigures::describe`] then says "within noise".
     pub relative_cpu: f64,
-    /// sampled / unsampled wall time - 1 (noisy on a shared machine; can come out negative).
+    /// Interval of that median (order statistics); `None` in records written before it was measured.
+    #[serde(default)]
+    pub relative_cpu_interval: Option<Interval>,
+    /// sampled / unsampled CPU time - 1 of each interleaved pair of blocks.
+    #[serde(default)]
+    pub pair_relative_cpu: Vec<f64>,
+    /// sampled / unsampled wall time - 1 over all repetitions (noisy on a shared machine).
     pub relative_wall: f64,
+}
+
+impl OverheadFigures {
+    /// The overhead in words: a figure with its interval, or "within noise (±x %)"; never a negative overhead.
+    pub fn describe(&self) -> String {
+        SamplerOverhead::of(&self.pair_relative_cpu).describe()
+    }
 }
 
 /// Heap use of one run of the variant, and the process's peak resident set.

@@ -6,9 +6,12 @@
 //! repeated until the run lasts long enough, and results are read as
 //! fractions of samples, never as counts divided by the requested rate.
 //!
-//! The same repetitions are timed once without the sampler and once with it,
-//! which gives the profiling overhead, and the first unsampled repetition is
-//! measured by the counting allocator ([`super::memory`]).
+//! The sampler's own cost is measured, not guessed: blocks of repetitions
+//! run alternately without and with the sampler (interleaved, so a machine
+//! that gets busier or a clock that changes hits both alike), each pair of
+//! blocks gives one overhead ratio, and their median with its interval is
+//! reported ([`SamplerOverhead`]). The first repetition is measured by the
+//! counting allocator ([`super::memory`]).
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -18,7 +21,11 @@ use hpc_kernels::scatter::{Problem, RunSettings, Variant, VariantError};
 use thiserror::Error;
 
 use super::folded::FoldedStacks;
+use super::lines::{
+    HotLine, LeafSamples, apportion, chain_in_front_of_pprof, take_recorded, unchain_from_pprof,
+};
 use super::memory::{AllocationCounter, AllocationStats, peak_rss_bytes};
+use crate::bench::stats::{Interval, median, median_interval};
 
 /// Root frame of samples taken on the thread that called [`run_sampled`].
 pub const CALLING_THREAD: &str = "main";
@@ -52,24 +59,34 @@ static SAMPLER: Mutex<()> = Mutex::new(());
 /// Requested samples per second of CPU time when none is given (prime, so it does not beat with periodic work).
 pub const DEFAULT_FREQUENCY_HZ: i32 = 997;
 
-/// The unsampled phase of a profile: the variant repeated for a minimum time.
+/// What one run of the variant before any sampling measured: its heap use, and the plan for the sampled phase.
 #[derive(Debug, Clone)]
-pub struct UnsampledRuns {
-    /// Times the variant ran (the sampled phase runs it as often).
+pub struct Calibration {
+    /// Repetitions of the interleaved phase: as many without the sampler as with it.
     pub repetitions: u32,
-    /// Wall time of those repetitions.
-    pub duration: Duration,
-    /// CPU time (user + system, all threads) of those repetitions.
-    pub cpu: Duration,
     /// Heap activity of the first run.
     pub memory: AllocationStats,
-    /// Peak resident set of the process after these runs (getrusage; the
+    /// Peak resident set of the process after the calibration runs (getrusage; the
     /// whole process so far, but before any sampler allocated its buffers
-    /// when every unsampled phase runs before the first sampled one).
+    /// when every calibration runs before the first sampled phase).
     pub peak_rss_bytes: Option<u64>,
     /// Outside nodes and pair evaluations of one run.
     pub outside_nodes: u64,
     pub pairs: u64,
+}
+
+/// Wall and CPU time (user + system, all threads) of some repetitions.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timing {
+    pub wall: Duration,
+    pub cpu: Duration,
+}
+
+impl Timing {
+    fn add(&mut self, other: Timing) {
+        self.wall += other.wall;
+        self.cpu += other.cpu;
+    }
 }
 
 /// What profiling a variant measured.
@@ -77,31 +94,101 @@ pub struct UnsampledRuns {
 pub struct VariantProfile {
     /// Trimmed stacks of all samples, rooted at the thread (`main` or the worker group).
     pub stacks: FoldedStacks,
-    /// The same number of runs without the sampler, and their heap use.
-    pub unsampled: UnsampledRuns,
-    /// Wall time of the sampled repetitions.
-    pub sampled: Duration,
-    /// CPU time (user + system, all threads) of the sampled repetitions.
-    pub sampled_cpu: Duration,
+    /// The kernel's source lines with the most samples ([`super::lines`]).
+    pub hot_lines: Vec<HotLine>,
+    /// Samples the line sampler recorded (the hot lines' shares are of these).
+    pub line_samples: u64,
+    /// The calibration run: heap use and the number of repetitions.
+    pub calibration: Calibration,
+    /// All repetitions without and with the sampler.
+    pub unsampled: Timing,
+    pub sampled: Timing,
+    /// Each interleaved pair of blocks: sampled / unsampled CPU time - 1.
+    pub pair_overheads: Vec<f64>,
 }
 
 impl VariantProfile {
-    /// CPU time the sampler added: sampled / unsampled CPU time - 1.
+    /// Samples delivered per second of CPU time.
+    pub fn samples_per_cpu_second(&self) -> f64 {
+        self.stacks.total() as f64 / self.sampled.cpu.as_secs_f64().max(1e-9)
+    }
+
+    /// The sampler's cost in CPU time, from the interleaved pairs.
     ///
     /// CPU time rather than wall time: the signal handler's work is CPU time of
     /// this process, while other load on a shared machine mostly changes wall time.
-    pub fn overhead(&self) -> f64 {
-        self.sampled_cpu.as_secs_f64() / self.unsampled.cpu.as_secs_f64().max(1e-9) - 1.0
+    pub fn overhead(&self) -> SamplerOverhead {
+        SamplerOverhead::of(&self.pair_overheads)
     }
 
-    /// Wall-time slowdown with the sampler: sampled / unsampled wall time - 1.
+    /// Wall-time slowdown with the sampler over all repetitions: sampled / unsampled - 1 (noisy).
     pub fn wall_overhead(&self) -> f64 {
-        self.sampled.as_secs_f64() / self.unsampled.duration.as_secs_f64().max(1e-9) - 1.0
+        self.sampled.wall.as_secs_f64() / self.unsampled.wall.as_secs_f64().max(1e-9) - 1.0
+    }
+}
+
+/// The median of the per-pair overheads and the interval of that median.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerOverhead {
+    pub median: f64,
+    /// From order statistics ([`median_interval`]); `None` below two pairs.
+    pub interval: Option<Interval>,
+    pub pairs: usize,
+}
+
+impl SamplerOverhead {
+    /// Summarises per-pair overheads (relative, e.g. 0.02 for 2 %).
+    pub fn of(pair_overheads: &[f64]) -> SamplerOverhead {
+        let mut sorted: Vec<f64> = pair_overheads
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        sorted.sort_by(f64::total_cmp);
+        SamplerOverhead {
+            median: if sorted.is_empty() {
+                0.0
+            } else {
+                median(&sorted)
+            },
+            interval: median_interval(&sorted, 0.95),
+            pairs: sorted.len(),
+        }
     }
 
-    /// Samples delivered per second of CPU time.
-    pub fn samples_per_cpu_second(&self) -> f64 {
-        self.stacks.total() as f64 / self.sampled_cpu.as_secs_f64().max(1e-9)
+    /// Whether the interval reaches zero or below: no overhead distinguishable from noise.
+    ///
+    /// An interval wholly below zero counts too: sampling cannot speed a run up,
+    /// so a "negative overhead" is noise, never a figure.
+    pub fn is_within_noise(&self) -> bool {
+        self.interval.is_none_or(|interval| interval.low <= 0.0)
+    }
+
+    /// E.g. `within noise (±1.8 %; 12 interleaved pairs, 95 % interval)` or
+    /// `+3.1 % CPU time (95 % interval +1.2 % to +4.9 %; 12 interleaved pairs)`.
+    pub fn describe(&self) -> String {
+        let Some(interval) = self.interval else {
+            return format!(
+                "not measured ({} interleaved pair(s); two are needed)",
+                self.pairs
+            );
+        };
+        let coverage = format!(
+            "{} interleaved pairs, {:.0} % interval",
+            self.pairs,
+            100.0 * interval.confidence
+        );
+        if self.is_within_noise() {
+            let noise = interval.low.abs().max(interval.high.abs());
+            format!("within noise (±{:.1} %; {coverage})", 100.0 * noise)
+        } else {
+            format!(
+                "{:+.1} % CPU time ({:+.1} % to {:+.1} %; {coverage})",
+                100.0 * self.median,
+                100.0 * interval.low,
+                100.0 * interval.high
+            )
+        }
     }
 }
 
@@ -116,32 +203,46 @@ pub enum ProfileError {
         action: &'static str,
         source: pprof::Error,
     },
+    #[error("the line sampler could not be chained to pprof's signal handler: {0}")]
+    LineSampler(std::io::Error),
 }
 
-/// Runs `variant` until `min_duration` has passed (at least once), measuring the first run's heap use.
-pub fn run_unsampled(
+/// Source lines listed in a profile.
+pub const HOT_LINES: usize = 10;
+
+/// Fewest repetitions a profile makes with and without the sampler (so the overhead has an interval).
+const MIN_REPETITIONS: u32 = 4;
+/// Most interleaved pairs: enough for a 95 % interval of the median, few enough that
+/// each block of a fast variant lasts long against the sampler's start and stop.
+const MAX_PAIRS: u32 = 12;
+/// Share of `min_duration` spent on calibration runs after the first.
+const CALIBRATION_SHARE: f64 = 0.05;
+
+/// Runs `variant` once measuring its heap use, then briefly more to learn how long
+/// a run takes, and plans as many repetitions as fill `min_duration` (at least four).
+pub fn calibrate(
     variant: &dyn Variant,
     problem: &Problem,
     settings: &RunSettings,
     min_duration: Duration,
-) -> Result<UnsampledRuns, ProfileError> {
-    let cpu_before = process_cpu_time();
+) -> Result<Calibration, ProfileError> {
     let counter = AllocationCounter::start();
-    let started = Instant::now();
     let output = variant.run(problem, settings)?;
     let memory = counter.finish();
     let field = output.field.ok_or(ProfileError::NoField(variant.name()))?;
     let outside_nodes = field.outside_nodes() as u64;
     drop(field);
-    let mut repetitions = 1;
-    while started.elapsed() < min_duration {
+    // The first run paid for warming up: time the next ones.
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while runs == 0 || started.elapsed() < min_duration.mul_f64(CALIBRATION_SHARE) {
         variant.run(problem, settings)?;
-        repetitions += 1;
+        runs += 1;
     }
-    Ok(UnsampledRuns {
-        repetitions,
-        duration: started.elapsed(),
-        cpu: process_cpu_time().saturating_sub(cpu_before),
+    let per_run = started.elapsed().as_secs_f64() / f64::from(runs);
+    let planned = (min_duration.as_secs_f64() / per_run.max(1e-9)).round();
+    Ok(Calibration {
+        repetitions: (planned.min(f64::from(u32::MAX)) as u32).max(MIN_REPETITIONS),
         memory,
         peak_rss_bytes: peak_rss_bytes(),
         outside_nodes,
@@ -149,70 +250,167 @@ pub fn run_unsampled(
     })
 }
 
-/// Runs `variant` as often as in `unsampled`, sampled at `frequency_hz`, into trimmed stacks.
+/// Runs `variant` `calibration.repetitions` times without and as often with the
+/// sampler at `frequency_hz`, in interleaved blocks, into trimmed stacks.
 pub fn run_sampled(
     variant: &dyn Variant,
     problem: &Problem,
     settings: &RunSettings,
-    unsampled: UnsampledRuns,
+    calibration: Calibration,
     frequency_hz: i32,
 ) -> Result<VariantProfile, ProfileError> {
     let _one_at_a_time = SAMPLER
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let calling_thread = current_thread_id();
-    let guard = pprof::ProfilerGuardBuilder::default()
-        .frequency(frequency_hz)
-        .blocklist(&BLOCKED_LIBRARIES)
-        .build()
-        .map_err(|source| ProfileError::Sampler {
-            action: "start",
-            source,
-        })?;
-    let cpu_before = process_cpu_time();
-    let started = Instant::now();
-    for _ in 0..unsampled.repetitions {
-        variant.run(problem, settings)?;
-    }
-    let sampled = started.elapsed();
-    let sampled_cpu = process_cpu_time().saturating_sub(cpu_before);
-    let report = guard
-        .report()
-        .build()
-        .map_err(|source| ProfileError::Sampler {
-            action: "build its report",
-            source,
-        })?;
-    drop(guard);
-
-    let mut stacks = FoldedStacks::default();
-    for (frames, &count) in &report.data {
-        let samples = u64::try_from(count).unwrap_or(0);
-        let root = if frames.thread_id == calling_thread {
-            CALLING_THREAD.to_string()
-        } else {
-            thread_group(&frames.thread_name_or_id())
-        };
-        // pprof lists frames leaf first, and inlined functions innermost first.
-        let names: Vec<String> = frames
-            .frames
-            .iter()
-            .rev()
-            .flat_map(|symbols| symbols.iter().rev())
-            .map(|symbol| qualified(&without_hash(&symbol.name()), symbol.filename.as_deref()))
-            .collect();
-        stacks.add(&trim_stack(root, &names), samples);
+    let pairs = calibration.repetitions.clamp(1, MAX_PAIRS);
+    let per_block = calibration.repetitions.div_ceil(pairs);
+    let run_block = || -> Result<Timing, ProfileError> {
+        let cpu_before = process_cpu_time();
+        let started = Instant::now();
+        for _ in 0..per_block {
+            variant.run(problem, settings)?;
+        }
+        Ok(Timing {
+            wall: started.elapsed(),
+            cpu: process_cpu_time().saturating_sub(cpu_before),
+        })
+    };
+    let mut reported = Vec::new();
+    let mut leaves = LeafSamples::default();
+    let (mut unsampled, mut sampled) = (Timing::default(), Timing::default());
+    let mut pair_overheads = Vec::new();
+    for pair in 0..pairs {
+        // Alternate which block goes first, so a steady drift cancels out.
+        let sampled_first = pair % 2 == 1;
+        let mut without = Timing::default();
+        if !sampled_first {
+            without = run_block()?;
+        }
+        let guard = pprof::ProfilerGuardBuilder::default()
+            .frequency(frequency_hz)
+            .blocklist(&BLOCKED_LIBRARIES)
+            .build()
+            .map_err(|source| ProfileError::Sampler {
+                action: "start",
+                source,
+            })?;
+        chain_in_front_of_pprof().map_err(ProfileError::LineSampler)?;
+        let with = run_block()?;
+        unchain_from_pprof().map_err(ProfileError::LineSampler)?;
+        let report = guard
+            .report()
+            .build()
+            .map_err(|source| ProfileError::Sampler {
+                action: "build its report",
+                source,
+            })?;
+        drop(guard);
+        let (addresses, dropped) = take_recorded();
+        leaves.add(&addresses, dropped);
+        if sampled_first {
+            without = run_block()?;
+        }
+        reported.extend(reported_stacks(&report, calling_thread));
+        pair_overheads.push(with.cpu.as_secs_f64() / without.cpu.as_secs_f64().max(1e-9) - 1.0);
+        unsampled.add(without);
+        sampled.add(with);
     }
     Ok(VariantProfile {
-        stacks,
+        stacks: fold_stacks(&reported, &leaves),
+        hot_lines: leaves.hot_lines(HOT_LINES),
+        line_samples: leaves.total(),
+        calibration: Calibration {
+            repetitions: pairs * per_block,
+            ..calibration
+        },
         unsampled,
         sampled,
-        sampled_cpu,
+        pair_overheads,
     })
 }
 
+/// One stack of a pprof report, before trimming: its thread's root frame and, per
+/// compiled frame (outermost first), the functions inlined there (outermost first).
+struct ReportedStack {
+    root: String,
+    frames: Vec<Vec<String>>,
+    samples: u64,
+}
+
+/// The stacks of one pprof report, rooted at their thread.
+fn reported_stacks(report: &pprof::Report, calling_thread: u64) -> Vec<ReportedStack> {
+    report
+        .data
+        .iter()
+        .map(|(frames, &count)| ReportedStack {
+            root: if frames.thread_id == calling_thread {
+                CALLING_THREAD.to_string()
+            } else {
+                thread_group(&frames.thread_name_or_id())
+            },
+            // pprof lists frames leaf first, and inlined functions innermost first.
+            frames: frames
+                .frames
+                .iter()
+                .rev()
+                .map(|symbols| {
+                    symbols
+                        .iter()
+                        .rev()
+                        .map(|symbol| {
+                            qualified(&without_hash(&symbol.name()), symbol.filename.as_deref())
+                        })
+                        .collect()
+                })
+                .collect(),
+            samples: u64::try_from(count).unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Trims `stacks` into folded stacks, giving each stack's innermost compiled
+/// frame the inline frames its samples really fell in ([`LeafSamples`]): pprof
+/// names all samples of a function by the inline frames of its first sample.
+/// A function the line sampler has no samples of keeps its own frame only.
+fn fold_stacks(stacks: &[ReportedStack], leaves: &LeafSamples) -> FoldedStacks {
+    let mut folded = FoldedStacks::default();
+    for stack in stacks {
+        let Some((leaf, callers)) = stack.frames.split_last() else {
+            folded.add(&trim_stack(stack.root.clone(), &[]), stack.samples);
+            continue;
+        };
+        let callers: Vec<String> = callers.iter().flatten().cloned().collect();
+        let with_leaf =
+            |chain: &[String]| -> Vec<String> { callers.iter().chain(chain).cloned().collect() };
+        let Some(function) = leaf.first() else {
+            folded.add(&trim_stack(stack.root.clone(), &callers), stack.samples);
+            continue;
+        };
+        match leaves.chains_of(function) {
+            Some(chains) => {
+                let weights: Vec<u64> = chains.values().copied().collect();
+                for (chain, samples) in chains.keys().zip(apportion(stack.samples, &weights)) {
+                    if samples > 0 {
+                        folded.add(&trim_stack(stack.root.clone(), &with_leaf(chain)), samples);
+                    }
+                }
+            }
+            None => folded.add(
+                &trim_stack(
+                    stack.root.clone(),
+                    &with_leaf(std::slice::from_ref(function)),
+                ),
+                stack.samples,
+            ),
+        }
+    }
+    folded
+}
+
 /// Keeps the kernel's part of a stack (root first): from the outermost kernel
-/// frame to the interrupted function, without plumbing frames in between. The
+/// frame to the interrupted function, without plumbing frames in between and
+/// without intrinsic wrappers anywhere ([`is_intrinsic_wrapper`]). The
 /// sampler's own frames (the unwinder called from the signal handler) at the
 /// leaf end are dropped. A stack without any kernel frame keeps only its
 /// leaf, under [`OUTSIDE_KERNEL`].
@@ -228,13 +426,18 @@ pub fn trim_stack(root: String, frames: &[String]) -> Vec<String> {
     };
     match frames.iter().position(|name| is_kernel_frame(name)) {
         Some(first) => {
+            // Intrinsics and pulp's wrappers fold into the kernel function that called them.
+            let frames: Vec<&String> = frames[first..]
+                .iter()
+                .filter(|name| !is_intrinsic_wrapper(name))
+                .collect();
             let last = frames.len() - 1;
             kept.extend(
-                frames[first..]
+                frames
                     .iter()
                     .enumerate()
-                    .filter(|&(offset, name)| first + offset == last || !is_plumbing(name))
-                    .map(|(_, name)| name.clone()),
+                    .filter(|&(index, name)| index == last || !is_plumbing(name))
+                    .map(|(_, name)| (*name).clone()),
             );
         }
         None => {
@@ -252,10 +455,26 @@ fn is_sampler_frame(name: &str) -> bool {
         || name.starts_with("pprof::")
         || name == "Unknown"
         || name == "__restore_rt"
+        || name.ends_with("record_interrupted_instruction")
 }
 
-fn is_kernel_frame(name: &str) -> bool {
+pub(super) fn is_kernel_frame(name: &str) -> bool {
     name.starts_with("hpc_kernels::") || name.starts_with("<hpc_kernels::")
+}
+
+/// SIMD intrinsics and the wrappers pulp puts around them: always inlined one-liners,
+/// whose samples belong to the kernel function that called them.
+pub(super) fn is_intrinsic_wrapper(name: &str) -> bool {
+    let name = name.trim_start_matches('<');
+    [
+        "pulp::",
+        "core_arch::",
+        "core::core_arch::",
+        "core::arch::",
+        "std::arch::",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
 }
 
 fn is_plumbing(name: &str) -> bool {
@@ -272,7 +491,7 @@ const KERNEL_SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/src/"
 /// `row` in `kernels/src/scatter/variants/naive.rs` becomes
 /// `hpc_kernels::scatter::variants::naive::row`. Names that already carry a
 /// path (full debug info, symbol tables) are kept as they are.
-fn qualified(name: &str, file: Option<&Path>) -> String {
+pub(super) fn qualified(name: &str, file: Option<&Path>) -> String {
     let path_part = name.split('<').next().unwrap_or(name);
     if path_part.is_empty() || path_part.contains("::") {
         return name.to_string();
@@ -319,7 +538,7 @@ fn thread_group(name: &str) -> String {
 }
 
 /// Drops the `::h0123456789abcdef` disambiguator of a legacy-mangled Rust symbol.
-fn without_hash(name: &str) -> String {
+pub(super) fn without_hash(name: &str) -> String {
     match name.rsplit_once("::h") {
         Some((path, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
             path.to_string()
@@ -351,6 +570,94 @@ pub fn timeval(value: libc::timeval) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_functions_samples_are_spread_over_the_inline_frames_they_really_fell_in() {
+        let kernel = "hpc_kernels::scatter::variants::simd::with_simd";
+        let (reciprocals, blended) = (
+            "hpc_kernels::scatter::variants::simd::division::reciprocals",
+            "hpc_kernels::scatter::variants::simd::bessel::blended_series",
+        );
+        let leaves = LeafSamples::of_chains(
+            kernel,
+            &[
+                (
+                    &[
+                        kernel,
+                        reciprocals,
+                        "core_arch::x86::avx512f::_mm512_sqrt_pd",
+                    ],
+                    3,
+                ),
+                (&[kernel, blended], 1),
+            ],
+        );
+        // pprof named all 8 samples after its first one's inline frames (a division).
+        let stacks = [ReportedStack {
+            root: CALLING_THREAD.to_string(),
+            frames: vec![
+                vec!["hpc_kernels::scatter::variants::rows::run_serial".to_string()],
+                vec![
+                    kernel.to_string(),
+                    reciprocals.to_string(),
+                    "core_arch::x86::avx512f::_mm512_div_pd".to_string(),
+                ],
+            ],
+            samples: 8,
+        }];
+        let folded = fold_stacks(&stacks, &leaves).to_text();
+        let run = "main;hpc_kernels::scatter::variants::rows::run_serial";
+        // 6 and 2 samples, the intrinsic folded into its caller.
+        assert!(
+            folded.contains(&format!("{run};{kernel};{reciprocals} 6")),
+            "{folded}"
+        );
+        assert!(
+            folded.contains(&format!("{run};{kernel};{blended} 2")),
+            "{folded}"
+        );
+        assert!(!folded.contains("_mm512"), "{folded}");
+
+        // A function the line sampler never saw keeps its own frame, not pprof's guess.
+        let folded = fold_stacks(&stacks, &LeafSamples::default()).to_text();
+        assert_eq!(folded.trim(), format!("{run};{kernel} 8"));
+    }
+
+    #[test]
+    fn an_overhead_whose_interval_reaches_zero_is_within_noise_never_negative() {
+        // Pairs scattered around zero: the interval of the median spans it.
+        let around_zero = [-0.02, 0.01, -0.005, 0.015, 0.0, -0.01, 0.02, 0.005];
+        let overhead = SamplerOverhead::of(&around_zero);
+        assert!(overhead.is_within_noise());
+        let text = overhead.describe();
+        assert!(text.starts_with("within noise (±2.0 %"), "{text}");
+        assert!(!text.contains('-'), "no negative figure: {text}");
+
+        // All pairs faster with the sampler: still noise, not a negative overhead.
+        let faster = [-0.04, -0.03, -0.05, -0.02, -0.03, -0.04];
+        let text = SamplerOverhead::of(&faster).describe();
+        assert!(text.starts_with("within noise (±5.0 %"), "{text}");
+
+        // A real cost: every pair slower, the interval above zero.
+        let slower = [0.031, 0.029, 0.035, 0.03, 0.028, 0.033, 0.032];
+        let overhead = SamplerOverhead::of(&slower);
+        assert!(!overhead.is_within_noise());
+        assert_eq!(overhead.median, 0.031);
+        let text = overhead.describe();
+        assert!(
+            text.starts_with(
+                "+3.1 % CPU time (+2.8 % to +3.5 %; 7 interleaved pairs, 98 % interval"
+            ),
+            "{text}"
+        );
+
+        // One pair has no interval: said so, not a figure.
+        assert!(
+            SamplerOverhead::of(&[0.05])
+                .describe()
+                .starts_with("not measured")
+        );
+    }
 
     fn names(frames: &[&str]) -> Vec<String> {
         frames.iter().map(|f| f.to_string()).collect()

@@ -560,7 +560,33 @@ fn flamegraphs(out: &mut String, report: &Report, folder: &Path) {
             }
         }
     }
+    hot_lines(out, report);
     let _ = writeln!(out, "</section>");
+}
+
+/// Each profiled variant's hottest kernel source lines, as measured per sample.
+fn hot_lines(out: &mut String, report: &Report) {
+    let Fact::Known(profiles) = &report.profiles else {
+        return;
+    };
+    for profile in profiles.profiles.iter().filter(|p| !p.hot_lines.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<h3>Hottest kernel lines of {}</h3><table><tr><th>line</th><th>share</th><th>function</th><th>code</th></tr>",
+            escape(&profile.variant)
+        );
+        for line in &profile.hot_lines {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{:.1} %</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                escape(&line.location),
+                100.0 * line.share,
+                escape(&line.function.replace("hpc_kernels::scatter::", "")),
+                escape(line.code.as_deref().unwrap_or(""))
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
 }
 
 /// The `height="N"` of the root `<svg>` element, to size its frame.

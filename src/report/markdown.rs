@@ -102,6 +102,22 @@ pub fn render(report: &Report) -> String {
                     );
                 }
                 let _ = writeln!(out);
+                if !profile.hot_lines.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "Hottest source lines of the kernel:\n\n| line | share | function |\n|---|---|---|"
+                    );
+                    for line in profile.hot_lines.iter().take(5) {
+                        let _ = writeln!(
+                            out,
+                            "| `{}` | {:.1} % | `{}` |",
+                            render::cell(&line.location),
+                            line.share * 100.0,
+                            render::cell(&line.function)
+                        );
+                    }
+                    let _ = writeln!(out);
+                }
             }
         }
         Fact::Unknown(because) => {
