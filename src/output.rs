@@ -163,6 +163,24 @@ pub fn fit_to_terminal(table: &mut tabled::Table) -> &mut tabled::Table {
     )
 }
 
+/// `text` broken at spaces into lines of at most [`terminal_width`] columns (a longer word keeps its own line).
+pub fn wrap_to_terminal(text: &str) -> String {
+    let width = terminal_width();
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("at least one line");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join("\n")
+}
+
 /// The width a table is fitted to when stdout is not a terminal and `$COLUMNS` is not set.
 pub const DEFAULT_COLUMNS: usize = 100;
 

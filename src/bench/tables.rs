@@ -12,7 +12,7 @@ use super::python::PythonLadder;
 use super::runner::Outcome;
 use super::scaling::Scaling;
 use super::stats::{Interval, QUIET_MACHINE_ADVICE, Summary};
-use crate::output::fit_to_terminal;
+use crate::output::{fit_to_terminal, wrap_to_terminal};
 
 /// A duration with a unit that keeps three significant figures readable.
 pub fn seconds(value: f64) -> String {
@@ -220,6 +220,14 @@ pub fn ceilings_caption(ceilings: &Ceilings) -> String {
     )
 }
 
+/// Which clock, flop count and byte count the ceilings and the roofline use (printed under both).
+pub const MEASUREMENT_CONVENTIONS: &str = "Clock: wall time on a monotonic clock, so peaks are at \
+the frequency the cores really ran (boost included), not a nominal one. Flops: an FMA counts 2 per \
+lane; the kernel 90 per pair (docs/kernel.md). Bytes: the triad counts STREAM's 24 B per element \
+(reads b and c, writes a) with ordinary stores; with write-allocate the memory system moves 32 B, \
+so like STREAM's the DRAM figure understates the traffic by a quarter. The roofline's intensities \
+use each variant's documented bytes per pair.";
+
 /// The FMA peaks and bandwidths, one core and all cores, then those not measured and why.
 pub fn ceiling_rows(ceilings: &Ceilings) -> Vec<CeilingRow> {
     let unmeasured = ceilings.unmeasured.iter().map(|c| CeilingRow {
@@ -340,6 +348,7 @@ pub fn write_tables(report: &BenchReport, out: &mut impl Write) -> io::Result<()
     writeln!(out, "{}", fitted(ladder_rows(report)))?;
     writeln!(out, "\n{}", ceilings_caption(&report.ceilings))?;
     writeln!(out, "{}", fitted(ceiling_rows(&report.ceilings)))?;
+    writeln!(out, "{}", wrap_to_terminal(MEASUREMENT_CONVENTIONS))?;
     writeln!(out, "{}", fitted(overhead_rows(&report.ceilings)))?;
 
     let scaling = &report.scaling;

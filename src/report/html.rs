@@ -24,8 +24,9 @@ use crate::bench::BenchReport;
 use crate::bench::python::PythonLadder;
 use crate::bench::runner::Outcome;
 use crate::bench::tables::{
-    ceiling_rows, ceilings_caption, ladder_caption, ladder_rows, overhead_rows, python_caption,
-    python_notes, python_rows, roofline_rows, scaling_notes, thread_rows, warnings,
+    MEASUREMENT_CONVENTIONS, ceiling_rows, ceilings_caption, ladder_caption, ladder_rows,
+    overhead_rows, python_caption, python_notes, python_rows, roofline_rows, scaling_notes,
+    thread_rows, warnings,
 };
 use crate::detect::summary::{binding_summary, sections};
 use crate::fact::Fact;
@@ -443,12 +444,20 @@ fn scaling_and_ceilings(out: &mut String, bench: &BenchReport) -> anyhow::Result
         "<div class=\"chart\" id=\"roofline-chart\">{}</div>",
         roofline_chart(&roofs(bench), &roofline_points(bench))?
     );
-    let _ = writeln!(out, "{}</section>", table(&roofline_rows(scaling)));
+    let conventions = format!(
+        "<p class=\"conventions\">{}</p>",
+        escape(MEASUREMENT_CONVENTIONS)
+    );
+    let _ = writeln!(
+        out,
+        "{}{conventions}</section>",
+        table(&roofline_rows(scaling))
+    );
 
     let ceilings = &bench.ceilings;
     let _ = writeln!(
         out,
-        "<section id=\"ceilings\"><h2>Ceilings</h2><p>{}</p>{}{}</section>",
+        "<section id=\"ceilings\"><h2>Ceilings</h2><p>{}</p>{}{conventions}{}</section>",
         escape(&ceilings_caption(ceilings)),
         table(&ceiling_rows(ceilings)),
         table(&overhead_rows(ceilings))

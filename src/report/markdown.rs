@@ -6,9 +6,9 @@ use super::program::program_figures;
 use super::{Report, failed_stages, gpu_summary, headline, mpi_summary};
 use crate::advise::render;
 use crate::bench::tables::{
-    TableStyle, ceiling_rows, ceilings_caption, ladder_caption, ladder_rows, overhead_rows,
-    python_caption, python_notes, python_rows, roofline_rows, scaling_notes, table, thread_rows,
-    warnings,
+    MEASUREMENT_CONVENTIONS, TableStyle, ceiling_rows, ceilings_caption, ladder_caption,
+    ladder_rows, overhead_rows, python_caption, python_notes, python_rows, roofline_rows,
+    scaling_notes, table, thread_rows, warnings,
 };
 use crate::detect::summary::{binding_summary, sections};
 use crate::fact::Fact;
@@ -45,6 +45,7 @@ pub fn render(report: &Report) -> String {
                 ceilings_caption(&bench.ceilings)
             );
             let _ = writeln!(out, "{}\n", table(ceiling_rows(&bench.ceilings), style));
+            let _ = writeln!(out, "{MEASUREMENT_CONVENTIONS}\n");
             let _ = writeln!(out, "{}\n", table(overhead_rows(&bench.ceilings), style));
             let _ = writeln!(out, "## Thread scaling\n");
             let _ = writeln!(out, "{}\n", table(thread_rows(&bench.scaling), style));
@@ -53,6 +54,7 @@ pub fn render(report: &Report) -> String {
             }
             let _ = writeln!(out, "\n## Roofline\n");
             let _ = writeln!(out, "{}\n", table(roofline_rows(&bench.scaling), style));
+            let _ = writeln!(out, "{MEASUREMENT_CONVENTIONS}\n");
             let cautions = warnings(bench);
             if !cautions.is_empty() {
                 let _ = writeln!(out, "### Warnings\n");
