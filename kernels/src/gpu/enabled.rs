@@ -40,6 +40,13 @@ impl Gpu {
             .lock()
             .map_or_else(|e| e.into_inner().clone(), |f| f.clone())
     }
+
+    /// Marks the device as untrustworthy for `reason`, unless a reason is already known;
+    /// returns the reason that stands.
+    pub(crate) fn record_fault(&self, reason: String) -> String {
+        let mut fault = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        fault.get_or_insert(reason).clone()
+    }
 }
 
 /// Every GPU adapter wgpu can reach in this process, best first.

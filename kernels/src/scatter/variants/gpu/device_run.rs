@@ -28,7 +28,7 @@ pub(super) fn run(problem: &Problem, settings: &RunSettings) -> Result<RunOutput
         reason: unavailable.reason,
         hint: unavailable.hint,
     })?;
-    if let Some(fault) = gpu.fault() {
+    if let Some(fault) = reported_fault(gpu) {
         return Err(VariantError::failed(NAME, fault));
     }
     let (float, precision) = if gpu.facts.shader_f64 && !settings.force_f32 {
@@ -138,17 +138,20 @@ fn pipeline(gpu: &Gpu, float: ShaderFloat) -> wgpu::ComputePipeline {
 }
 
 /// Validation and out-of-memory errors of one run, caught instead of panicking.
+///
+/// wgpu requires scopes to be popped in the reverse order of their pushing, and
+/// panics otherwise; fields drop in declaration order, so `memory` (pushed last)
+/// comes first: a run that returns early pops both in the right order too.
 struct ErrorScopes {
-    validation: wgpu::ErrorScopeGuard,
     memory: wgpu::ErrorScopeGuard,
+    validation: wgpu::ErrorScopeGuard,
 }
 
 impl ErrorScopes {
     fn push(device: &wgpu::Device) -> ErrorScopes {
-        ErrorScopes {
-            validation: device.push_error_scope(wgpu::ErrorFilter::Validation),
-            memory: device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-        }
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        ErrorScopes { memory, validation }
     }
 
     fn check(self) -> Result<(), VariantError> {
@@ -248,7 +251,23 @@ fn wait(
             timeout: Some(limit),
         })
         .map(drop)
-        .map_err(|e| VariantError::failed(NAME, format!("the GPU did not finish the {what}: {e}")))
+        .map_err(|e| {
+            // A device that stops completing work was lost or reset (wgpu may not have
+            // called the loss back yet): the next runs must not try it again.
+            let reason = reported_fault(gpu).unwrap_or_else(|| {
+                gpu.record_fault(format!(
+                    "the GPU device was lost or reset: it stopped completing the {what} ({e})"
+                ))
+            });
+            VariantError::failed(NAME, reason)
+        })
+}
+
+/// The device's loss or error, after letting wgpu deliver any pending notice of it
+/// (it reports a loss from its maintenance, which a non-blocking poll runs).
+fn reported_fault(gpu: &Gpu) -> Option<String> {
+    let _ = gpu.device.poll(wgpu::PollType::Poll);
+    gpu.fault()
 }
 
 /// Runs the kernel over all nodes in dispatches of bounded work; returns their count.
@@ -361,4 +380,103 @@ fn download(
     }
     readback.unmap();
     Ok(field)
+}
+
+#[cfg(test)]
+mod tests {
+    //! A GPU that fails under a run: the device is destroyed (what a driver reset or a
+    //! removed GPU does), in a child process of this test binary, since the device is
+    //! shared by the whole process.
+
+    use std::process::Command;
+    use std::thread;
+
+    use super::*;
+    use crate::scatter::registry;
+    use crate::scatter::variants::children::output_with_deadline;
+
+    const CHILD: &str = "HPC_KERNELS_GPU_LOSS_CHILD";
+    const THIS_TEST: &str = "scatter::variants::gpu::device_run::tests::a_device_lost_before_or_during_a_run_fails_it_cleanly";
+
+    fn problem(cells: usize) -> Problem {
+        Problem::builder()
+            .cells(cells, cells)
+            .segments(cells)
+            .build()
+            .unwrap()
+    }
+
+    /// The child's part: a good run, one whose device is destroyed while it runs, one after.
+    fn lose_the_device() {
+        let variant = registry::find(NAME).unwrap();
+        let settings = RunSettings::default();
+        let before = variant
+            .run(&problem(24), &settings)
+            .expect("a run before the loss");
+        assert!(before.field.is_some());
+
+        let device = gpu().expect("an adapter").device.clone();
+        let destroyer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            device.destroy();
+        });
+        // Long enough on a software adapter (about half a second) for the loss to come mid-run.
+        let started = Instant::now();
+        let during = variant.run(&problem(256), &settings);
+        destroyer.join().unwrap();
+        match during {
+            // The GPU finished first: then its field must still be there.
+            Ok(output) => {
+                assert!(output.field.is_some());
+                println!(
+                    "the run finished before the loss, in {:?}",
+                    started.elapsed()
+                );
+            }
+            Err(error) => {
+                assert!(error.to_string().contains("GPU"), "{error}");
+                println!(
+                    "the loss failed the run after {:?}: {error}",
+                    started.elapsed()
+                );
+            }
+        }
+
+        let after = variant
+            .run(&problem(24), &settings)
+            .expect_err("a lost device cannot run");
+        let message = after.to_string();
+        assert!(message.contains("the GPU device was lost"), "{message}");
+        println!("{CHILD}: {message}");
+    }
+
+    #[test]
+    fn a_device_lost_before_or_during_a_run_fails_it_cleanly() {
+        if std::env::var_os(CHILD).is_some() {
+            lose_the_device();
+            return;
+        }
+        if let Err(unavailable) = gpu() {
+            assert!(
+                std::env::var_os("HPC_REQUIRE_GPU").is_none(),
+                "HPC_REQUIRE_GPU is set but {}",
+                unavailable.reason
+            );
+            eprintln!("skipped: {}", unavailable.reason);
+            return;
+        }
+        let mut child = Command::new(std::env::current_exe().unwrap());
+        child
+            .args([THIS_TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1");
+        let output = output_with_deadline(child, Duration::from_secs(120))
+            .expect("the child finishes: a lost device must not hang a run");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains(&format!("{CHILD}: ")),
+            "status {:?}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
