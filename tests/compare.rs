@@ -291,7 +291,7 @@ fn bad_inputs_are_refused_with_the_file_and_the_way_out() {
     let future = dir.path().join("future.json");
     fs::write(
         &future,
-        text.replacen("\"schema_version\": 3", "\"schema_version\": 99", 1),
+        text.replacen("\"schema_version\": 4", "\"schema_version\": 99", 1),
     )
     .unwrap();
     let truncated = dir.path().join("truncated.json");

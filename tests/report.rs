@@ -140,6 +140,24 @@ fn a_report_of_the_previous_schema_is_re_advised_or_refused_with_the_way_out() {
 }
 
 #[test]
+fn a_version_3_report_is_read_whole_without_the_hot_lines_it_predates() {
+    let v3 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-v3.json");
+    let report = Report::from_json(&std::fs::read_to_string(v3).unwrap()).unwrap();
+    assert_eq!(report.schema_version, 3);
+    let Fact::Known(profiles) = &report.profiles else {
+        panic!("the version 3 run was profiled");
+    };
+    for profile in &profiles.profiles {
+        assert!(profile.hot_lines.is_empty(), "{}", profile.variant);
+        assert_eq!(profile.overhead.relative_cpu_interval, None);
+        // Without per-pair figures the overhead is not made up.
+        assert!(profile.overhead.describe().starts_with("not measured"));
+    }
+    // And it still renders: Markdown without a hot-lines table.
+    assert!(!markdown::render(&report).contains("Hottest source lines"));
+}
+
+#[test]
 fn markdown_links_every_flamegraph_by_relative_path() {
     let report = fixture();
     let text = markdown::render(&report);
@@ -359,7 +377,7 @@ fn report_from_rerenders_each_format() {
         ("terminal", "hpc-advisor "),
         ("md", "# hpc-advisor report"),
         ("html", "<!DOCTYPE html>"),
-        ("json", "{\n  \"schema_version\": 3,"),
+        ("json", "{\n  \"schema_version\": 4,"),
     ] {
         hpc_advisor()
             .args(["report", "--from"])

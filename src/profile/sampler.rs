@@ -64,6 +64,9 @@ pub const DEFAULT_FREQUENCY_HZ: i32 = 997;
 pub struct Calibration {
     /// Repetitions of the interleaved phase: as many without the sampler as with it.
     pub repetitions: u32,
+    /// The first run, when it is long enough to serve as the first unsampled block
+    /// (a slow variant's budget holds no run to spare).
+    pub first_block: Option<Timing>,
     /// Heap activity of the first run.
     pub memory: AllocationStats,
     /// Peak resident set of the process after the calibration runs (getrusage; the
@@ -80,12 +83,19 @@ pub struct Calibration {
 pub struct Timing {
     pub wall: Duration,
     pub cpu: Duration,
+    pub runs: u32,
 }
 
 impl Timing {
     fn add(&mut self, other: Timing) {
         self.wall += other.wall;
         self.cpu += other.cpu;
+        self.runs += other.runs;
+    }
+
+    /// CPU seconds per run.
+    fn cpu_per_run(&self) -> f64 {
+        self.cpu.as_secs_f64() / f64::from(self.runs.max(1))
     }
 }
 
@@ -100,7 +110,8 @@ pub struct VariantProfile {
     pub line_samples: u64,
     /// The calibration run: heap use and the number of repetitions.
     pub calibration: Calibration,
-    /// All repetitions without and with the sampler.
+    /// All repetitions without and with the sampler (the unsampled ones may hold one fewer
+    /// or more run when the calibration run served as a block: compare per run).
     pub unsampled: Timing,
     pub sampled: Timing,
     /// Each interleaved pair of blocks: sampled / unsampled CPU time - 1.
@@ -123,7 +134,8 @@ impl VariantProfile {
 
     /// Wall-time slowdown with the sampler over all repetitions: sampled / unsampled - 1 (noisy).
     pub fn wall_overhead(&self) -> f64 {
-        self.sampled.wall.as_secs_f64() / self.unsampled.wall.as_secs_f64().max(1e-9) - 1.0
+        let per_run = |t: &Timing| t.wall.as_secs_f64() / f64::from(t.runs.max(1));
+        per_run(&self.sampled) / per_run(&self.unsampled).max(1e-12) - 1.0
     }
 }
 
@@ -210,16 +222,15 @@ pub enum ProfileError {
 /// Source lines listed in a profile.
 pub const HOT_LINES: usize = 10;
 
-/// Fewest repetitions a profile makes with and without the sampler (so the overhead has an interval).
-const MIN_REPETITIONS: u32 = 4;
 /// Most interleaved pairs: enough for a 95 % interval of the median, few enough that
 /// each block of a fast variant lasts long against the sampler's start and stop.
 const MAX_PAIRS: u32 = 12;
-/// Share of `min_duration` spent on calibration runs after the first.
+/// Share of `min_duration` the calibration runs fill, when the first run is shorter.
 const CALIBRATION_SHARE: f64 = 0.05;
 
-/// Runs `variant` once measuring its heap use, then briefly more to learn how long
-/// a run takes, and plans as many repetitions as fill `min_duration` (at least four).
+/// Runs `variant` once measuring its heap use, and more while that first run lasted
+/// under 5 % of `min_duration`, to learn how long a run takes; plans as many
+/// repetitions as fill `min_duration` (at least one) with and as many without the sampler.
 pub fn calibrate(
     variant: &dyn Variant,
     problem: &Problem,
@@ -227,22 +238,37 @@ pub fn calibrate(
     min_duration: Duration,
 ) -> Result<Calibration, ProfileError> {
     let counter = AllocationCounter::start();
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
     let output = variant.run(problem, settings)?;
+    let first = Timing {
+        wall: started.elapsed(),
+        cpu: process_cpu_time().saturating_sub(cpu_before),
+        runs: 1,
+    };
+    let first_run = first.wall;
     let memory = counter.finish();
     let field = output.field.ok_or(ProfileError::NoField(variant.name()))?;
     let outside_nodes = field.outside_nodes() as u64;
     drop(field);
-    // The first run paid for warming up: time the next ones.
-    let started = Instant::now();
-    let mut runs = 0u32;
-    while runs == 0 || started.elapsed() < min_duration.mul_f64(CALIBRATION_SHARE) {
-        variant.run(problem, settings)?;
-        runs += 1;
+    // A long first run is its own estimate (a slow variant's budget has no room for more);
+    // a short one paid for warming up, so the next ones are timed instead.
+    let mut per_run = first_run.as_secs_f64();
+    let share = min_duration.mul_f64(CALIBRATION_SHARE);
+    let long_first_run = first_run >= share;
+    if !long_first_run {
+        let started = Instant::now();
+        let mut runs = 0u32;
+        while runs == 0 || started.elapsed() < share {
+            variant.run(problem, settings)?;
+            runs += 1;
+        }
+        per_run = started.elapsed().as_secs_f64() / f64::from(runs);
     }
-    let per_run = started.elapsed().as_secs_f64() / f64::from(runs);
     let planned = (min_duration.as_secs_f64() / per_run.max(1e-9)).round();
     Ok(Calibration {
-        repetitions: (planned.min(f64::from(u32::MAX)) as u32).max(MIN_REPETITIONS),
+        repetitions: (planned.min(f64::from(u32::MAX)) as u32).max(1),
+        first_block: long_first_run.then_some(first),
         memory,
         peak_rss_bytes: peak_rss_bytes(),
         outside_nodes,
@@ -274,8 +300,11 @@ pub fn run_sampled(
         Ok(Timing {
             wall: started.elapsed(),
             cpu: process_cpu_time().saturating_sub(cpu_before),
+            runs: per_block,
         })
     };
+    // The first pair's unsampled block may be the calibration's long first run.
+    let mut first_block = calibration.first_block;
     let mut reported = Vec::new();
     let mut leaves = LeafSamples::default();
     let (mut unsampled, mut sampled) = (Timing::default(), Timing::default());
@@ -285,7 +314,10 @@ pub fn run_sampled(
         let sampled_first = pair % 2 == 1;
         let mut without = Timing::default();
         if !sampled_first {
-            without = run_block()?;
+            without = match first_block.take() {
+                Some(first) => first,
+                None => run_block()?,
+            };
         }
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(frequency_hz)
@@ -312,7 +344,7 @@ pub fn run_sampled(
             without = run_block()?;
         }
         reported.extend(reported_stacks(&report, calling_thread));
-        pair_overheads.push(with.cpu.as_secs_f64() / without.cpu.as_secs_f64().max(1e-9) - 1.0);
+        pair_overheads.push(with.cpu_per_run() / without.cpu_per_run().max(1e-12) - 1.0);
         unsampled.add(without);
         sampled.add(with);
     }
@@ -321,7 +353,7 @@ pub fn run_sampled(
         hot_lines: leaves.hot_lines(HOT_LINES),
         line_samples: leaves.total(),
         calibration: Calibration {
-            repetitions: pairs * per_block,
+            repetitions: sampled.runs,
             ..calibration
         },
         unsampled,

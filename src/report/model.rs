@@ -22,13 +22,15 @@ use crate::profile::record::VariantProfilesRecord;
 /// (verdict, steps with their own gains, ruled-out options, confidence).
 /// Version 3 added the Python ladder (`python`, `facts.measurements.python_ladder`, the
 /// plan's `python_summary` and each step's `python_measured`).
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+/// Version 4 added each profile's `hot_lines` and the sampler overhead's interval
+/// (`relative_cpu_interval`, `pair_relative_cpu`).
+pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
-/// Report versions this build reads whole: version 2 lacks only what version 3 added.
-pub const READABLE_REPORT_VERSIONS: [u32; 2] = [2, REPORT_SCHEMA_VERSION];
+/// Report versions this build reads whole: versions 2 and 3 lack only what later ones added.
+pub const READABLE_REPORT_VERSIONS: [u32; 3] = [2, 3, REPORT_SCHEMA_VERSION];
 
 /// Earlier report versions whose `facts` this build can still re-advise.
-pub const READABLE_FACTS_OF_REPORT_VERSIONS: [u32; 3] = [1, 2, REPORT_SCHEMA_VERSION];
+pub const READABLE_FACTS_OF_REPORT_VERSIONS: [u32; 4] = [1, 2, 3, REPORT_SCHEMA_VERSION];
 
 /// Everything one `hpc-advisor analyse` run found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
