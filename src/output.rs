@@ -59,32 +59,82 @@ impl StagedDir {
 
     /// Moves the finished folder into place under the first free name and returns it.
     pub fn commit(mut self) -> anyhow::Result<PathBuf> {
-        for attempt in 1.. {
-            let target = if attempt == 1 {
-                self.parent.join(&self.name)
-            } else {
-                self.parent.join(format!("{}-{attempt}", self.name))
-            };
-            if target.exists() {
+        let target = move_into_first_free(&self.staging, &self.parent, &self.name)?;
+        self.committed = true;
+        crate::interrupt::forget_partial(&self.staging);
+        Ok(target)
+    }
+}
+
+/// Renames `staging` to `parent/name`, or `name-2`, `name-3`, ... when taken, never over
+/// an existing folder, even when another process commits the same name at the same moment.
+fn move_into_first_free(staging: &Path, parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    for attempt in 1.. {
+        let target = if attempt == 1 {
+            parent.join(name)
+        } else {
+            parent.join(format!("{name}-{attempt}"))
+        };
+        match rename_no_replace(staging, &target) {
+            Ok(()) => return Ok(target),
+            // Taken (by an earlier run, or by one that won the race just now).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
+                ) =>
+            {
                 continue;
             }
-            // rename(2) onto an existing empty directory succeeds on Linux: the
-            // exists() check above keeps an earlier run from being replaced.
-            match fs::rename(&self.staging, &target) {
-                Ok(()) => {
-                    self.committed = true;
-                    crate::interrupt::forget_partial(&self.staging);
-                    return Ok(target);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot move the run into {}", target.display()));
-                }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot move the run into {}", target.display()));
             }
         }
-        unreachable!("the loop above only ends by returning")
     }
+    unreachable!("the loop above only ends by returning")
+}
+
+/// `rename(from, to)` that fails with `AlreadyExists` instead of replacing `to`.
+///
+/// On Linux `renameat2(RENAME_NOREPLACE)` makes the check and the rename one step;
+/// where the file system or the platform lacks it, an existence check comes first
+/// (plain rename(2) would replace an existing empty directory).
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = |path: &Path| {
+            CString::new(path.as_os_str().as_bytes())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))
+        };
+        let (from_c, to_c) = (c_path(from)?, c_path(to)?);
+        // SAFETY: both are valid NUL-terminated paths, relative to the working directory.
+        let status = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from_c.as_ptr(),
+                libc::AT_FDCWD,
+                to_c.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if status == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if !matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(error);
+        }
+    }
+    if to.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "the folder exists",
+        ));
+    }
+    fs::rename(from, to)
 }
 
 impl Drop for StagedDir {
@@ -293,6 +343,65 @@ pub fn write_new_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_committing_one_name_at_once_all_land_in_distinct_folders() {
+        let parent = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let name = format!("host-{round}");
+            let stagings: Vec<PathBuf> = (0..4)
+                .map(|i| {
+                    let staging = parent.path().join(format!(".{name}.partial-{i}"));
+                    fs::create_dir(&staging).unwrap();
+                    fs::write(staging.join("report.json"), format!("run {i}")).unwrap();
+                    staging
+                })
+                .collect();
+            let barrier = std::sync::Barrier::new(stagings.len());
+            let targets: Vec<PathBuf> = std::thread::scope(|scope| {
+                let handles: Vec<_> = stagings
+                    .iter()
+                    .map(|staging| {
+                        let (barrier, name, parent) = (&barrier, &name, parent.path());
+                        scope.spawn(move || {
+                            barrier.wait();
+                            move_into_first_free(staging, parent, name).unwrap()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let mut names: Vec<String> = targets
+                .iter()
+                .map(|t| t.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            let expected = [
+                name.clone(),
+                format!("{name}-2"),
+                format!("{name}-3"),
+                format!("{name}-4"),
+            ];
+            assert_eq!(names, expected);
+            // Every run's own file, none replaced.
+            let mut contents: Vec<String> = targets
+                .iter()
+                .map(|t| fs::read_to_string(t.join("report.json")).unwrap())
+                .collect();
+            contents.sort();
+            assert_eq!(contents, ["run 0", "run 1", "run 2", "run 3"]);
+        }
+    }
+
+    #[test]
+    fn an_existing_empty_folder_is_not_replaced() {
+        let parent = tempfile::tempdir().unwrap();
+        fs::create_dir(parent.path().join("run")).unwrap();
+        let staging = parent.path().join(".run.partial-1");
+        fs::create_dir(&staging).unwrap();
+        let target = move_into_first_free(&staging, parent.path(), "run").unwrap();
+        assert_eq!(target, parent.path().join("run-2"));
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {
