@@ -140,6 +140,36 @@ pub fn table<R: Tabled>(rows: impl IntoIterator<Item = R>, style: TableStyle) ->
     table
 }
 
+/// `header` and `records` of text as a table for a terminal (fitted to its width) or for
+/// Markdown (a `|` inside a cell escaped, so it cannot split the cell).
+pub fn text_table<R: IntoIterator<Item = String>>(
+    header: impl IntoIterator<Item = String>,
+    records: impl IntoIterator<Item = R>,
+    style: TableStyle,
+) -> String {
+    let mut builder = tabled::builder::Builder::default();
+    builder.push_record(header);
+    for record in records {
+        match style {
+            TableStyle::Markdown => {
+                builder.push_record(record.into_iter().map(|cell| cell.replace('|', "\\|")))
+            }
+            TableStyle::Terminal => builder.push_record(record),
+        }
+    }
+    let mut table = builder.build();
+    match style {
+        TableStyle::Markdown => {
+            table.with(Style::markdown());
+        }
+        TableStyle::Terminal => {
+            table.with(Style::sharp());
+            fit_to_terminal(&mut table);
+        }
+    }
+    table.to_string()
+}
+
 /// One row per ladder entry: timing, interval, throughput, share of the FMA peak and speedup.
 pub fn ladder_rows(report: &BenchReport) -> Vec<LadderRow> {
     let peak_fraction = |variant: &str| {

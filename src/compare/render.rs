@@ -2,11 +2,9 @@
 
 use std::fmt::Write;
 
-use tabled::builder::Builder;
-use tabled::settings::Style;
-
 use super::significance::{Rule, Verdict};
 use super::{Cell, Comparison, Difference, Gate, VariantRow};
+use crate::bench::tables::{TableStyle, text_table};
 use crate::fact::Fact;
 use crate::report::charts::{ChartError, GroupedBars, grouped_bar_chart};
 
@@ -109,19 +107,12 @@ fn machine_records(comparison: &Comparison, all: bool) -> Vec<Vec<String>> {
 }
 
 fn table(header: Vec<String>, records: Vec<Vec<String>>, markdown: bool) -> String {
-    let mut builder = Builder::default();
-    builder.push_record(header);
-    for record in records {
-        builder.push_record(record);
-    }
-    let mut table = builder.build();
-    if markdown {
-        table.with(Style::markdown());
+    let style = if markdown {
+        TableStyle::Markdown
     } else {
-        table.with(Style::sharp());
-        crate::output::fit_to_terminal(&mut table);
-    }
-    table.to_string()
+        TableStyle::Terminal
+    };
+    text_table(header, records, style)
 }
 
 fn sections(comparison: &Comparison, markdown: bool) -> String {

@@ -1,7 +1,6 @@
 //! The machine as titled groups of facts: shared by `hpc-advisor detect` and the run reports.
 
-use tabled::builder::Builder;
-use tabled::settings::Style;
+use crate::bench::tables::{TableStyle, text_table};
 
 use super::cpu::IsaExtension;
 use super::{Fact, Machine};
@@ -26,23 +25,16 @@ impl Section {
 
     /// The section as a table, for Markdown or a terminal.
     pub fn render(&self, markdown: bool) -> String {
-        let mut builder = Builder::default();
-        builder.push_record(["fact", "value"]);
-        for row in &self.rows {
-            if markdown {
-                builder.push_record(row.iter().map(|cell| cell.replace('|', "\\|")));
-            } else {
-                builder.push_record(row.clone());
-            }
-        }
-        let mut table = builder.build();
-        if markdown {
-            table.with(Style::markdown());
+        let style = if markdown {
+            TableStyle::Markdown
         } else {
-            table.with(Style::sharp());
-            crate::output::fit_to_terminal(&mut table);
-        }
-        table.to_string()
+            TableStyle::Terminal
+        };
+        text_table(
+            ["fact", "value"].map(String::from),
+            self.rows.iter().map(|row| row.clone().into_iter()),
+            style,
+        )
     }
 }
 

@@ -148,19 +148,23 @@ pub struct LeafSamples {
     chains: HashMap<String, BTreeMap<Vec<String>, u64>>,
     /// Samples per kernel source line `(file, line, function)`.
     lines: BTreeMap<(String, u32, String), u64>,
-    /// All samples recorded, resolved or not.
+    /// All samples taken: resolved or not, and those a full table could not keep.
     total: u64,
-    /// Samples lost because a block recorded more than fit.
-    dropped: u64,
+    /// Every address resolved so far, kept across blocks: a hot loop has few distinct
+    /// instructions, and the same ones come back in every block.
+    resolved: HashMap<usize, Option<Resolved>>,
 }
 
 impl LeafSamples {
-    /// Resolves `addresses` (with a cache: a hot loop has few distinct instructions) and adds them.
+    /// Resolves `addresses` (each distinct one once per profile) and adds them.
     pub fn add(&mut self, addresses: &[usize], dropped: usize) {
-        let mut resolved: HashMap<usize, Option<Resolved>> = HashMap::new();
         for &address in addresses {
             self.total += 1;
-            let Some(sample) = resolved.entry(address).or_insert_with(|| resolve(address)) else {
+            let Some(sample) = self
+                .resolved
+                .entry(address)
+                .or_insert_with(|| resolve(address))
+            else {
                 continue;
             };
             let Some(function) = sample.chain.first() else {
@@ -176,7 +180,8 @@ impl LeafSamples {
                 *self.lines.entry(line.clone()).or_default() += 1;
             }
         }
-        self.dropped += dropped as u64;
+        // Samples past the table's end were taken but not kept: they count in the total.
+        self.total += dropped as u64;
     }
 
     /// Samples of `function` in the given inline chains (for tests of their use).
@@ -208,11 +213,7 @@ impl LeafSamples {
         self.total
     }
 
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// The `limit` kernel source lines with the most samples, as shares of all samples.
+    /// The `limit` kernel source lines with the most samples, as shares of all samples taken.
     pub fn hot_lines(&self, limit: usize) -> Vec<HotLine> {
         let mut lines: Vec<_> = self.lines.iter().collect();
         lines.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));

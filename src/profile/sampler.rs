@@ -106,7 +106,7 @@ pub struct VariantProfile {
     pub stacks: FoldedStacks,
     /// The kernel's source lines with the most samples ([`super::lines`]).
     pub hot_lines: Vec<HotLine>,
-    /// Samples the line sampler recorded (the hot lines' shares are of these).
+    /// Samples the line sampler took, kept or dropped (the hot lines' shares are of these).
     pub line_samples: u64,
     /// The calibration run: heap use and the number of repetitions.
     pub calibration: Calibration,
@@ -176,8 +176,8 @@ impl SamplerOverhead {
         self.interval.is_none_or(|interval| interval.low <= 0.0)
     }
 
-    /// E.g. `within noise (±1.8 %; 12 interleaved pairs, 95 % interval)` or
-    /// `+3.1 % CPU time (95 % interval +1.2 % to +4.9 %; 12 interleaved pairs)`.
+    /// E.g. `within noise (±1.8 %; 12 interleaved pairs, 96 % interval)` or
+    /// `+3.1 % CPU time (+1.2 % to +4.9 %; 12 interleaved pairs, 96 % interval)`.
     pub fn describe(&self) -> String {
         let Some(interval) = self.interval else {
             return format!(

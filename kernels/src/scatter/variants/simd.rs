@@ -103,10 +103,10 @@ pub static THREADS_SIMD: RowVariant<SimdRows> = RowVariant {
 impl RowKernel for SimdRows {
     type Prepared = KernelSegments;
 
-    /// Also settles the formulation (the first call of a process measures it), outside the rows.
+    /// Also settles the formulation (the first call of a process measures it), so the
+    /// rows read it from the table instead of asking the plan each time.
     fn prepare(&self, scene: &Scene) -> KernelSegments {
-        self.formulation();
-        KernelSegments::new(scene, self.isa().lanes())
+        KernelSegments::new(scene, self.isa().lanes(), self.formulation())
     }
 
     fn row(
@@ -118,7 +118,7 @@ impl RowKernel for SimdRows {
         scattered: &mut [Complex32],
     ) {
         let isa = self.isa();
-        match self.formulation() {
+        match segments.formulation {
             Formulation::Hardware => isa.run(Row::<HardwareDivision>::new(
                 scene, segments, j, incident, scattered,
             )),
@@ -363,10 +363,12 @@ pub struct KernelSegments {
     values: Vec<f64>,
     start: usize,
     lanes: usize,
+    /// How the rows of this run divide (settled by [`RowKernel::prepare`]).
+    formulation: Formulation,
 }
 
 impl KernelSegments {
-    fn new(scene: &Scene, lanes: usize) -> KernelSegments {
+    fn new(scene: &Scene, lanes: usize, formulation: Formulation) -> KernelSegments {
         let s = &scene.segments;
         // At least two vectors, so that a node always has two to start the next one with.
         let vectors = s.len().div_ceil(lanes).max(2);
@@ -416,6 +418,7 @@ impl KernelSegments {
             values,
             start,
             lanes,
+            formulation,
         }
     }
 
