@@ -150,7 +150,7 @@ fn trim(value: f64) -> String {
 }
 
 /// Up to three significant digits, without trailing zeros: 231, 41.5, 1.9, 0.061.
-fn significant(value: f64) -> String {
+pub fn significant(value: f64) -> String {
     let magnitude = value.abs();
     let decimals = if magnitude >= 100.0 || magnitude == 0.0 {
         0

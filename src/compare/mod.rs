@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::advise::Answer;
-use crate::advise::reading::Unit;
+use crate::advise::reading::{Unit, significant};
 use crate::advise::render::step_gain_text;
 use crate::bench::runner::{LadderEntry, Outcome};
 use crate::fact::Fact;
@@ -585,11 +585,6 @@ fn best_machine(ladder: &[VariantRow], labels: &[RunLabel]) -> Fact<String> {
     }
     sentence.push('.');
     Fact::Known(sentence)
-}
-
-/// Three significant figures.
-fn significant(value: f64) -> String {
-    Unit::Times.format(value).trim_end_matches('x').to_string()
 }
 
 fn run_advice(report: &Report, label: &str) -> RunAdvice {

@@ -5,21 +5,21 @@
 //! panics and never waits longer than its timeout.
 
 use std::ffi::OsStr;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use hpc_kernels::scatter::variants::children;
 use thiserror::Error;
 
 /// How long a probe may run before it is stopped. Detection runs at most two probes one
 /// after the other (a launcher's `--version`, then its launch check; `perf --version`, then
 /// `perf stat`), so its external programs hold it for at most about 3.5 s.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How long to wait for the output pipes once the process has ended (a grandchild may hold them).
-const PIPE_GRACE: Duration = Duration::from_millis(200);
+/// How often a running probe is checked for its end.
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
 
 /// Why an external command gave no usable output.
@@ -170,23 +170,19 @@ fn run_path(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    #[cfg(unix)]
-    {
-        // Its own process group, so a timeout stops the children it started too.
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
+    // Its own process group, so a timeout stops the children it started too.
+    children::in_own_process_group(&mut command);
     let mut child = command.spawn().map_err(|source| RunError::Spawn {
         program: program.to_string(),
         source,
     })?;
-    let stdout = read_in_background(child.stdout.take());
-    let stderr = read_in_background(child.stderr.take());
+    let stdout = children::read_in_background(child.stdout.take());
+    let stderr = children::read_in_background(child.stderr.take());
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() >= timeout => {
-                stop(&mut child);
+                children::kill_group(&mut child);
                 return Err(RunError::TimedOut {
                     program: program.to_string(),
                     timeout,
@@ -194,7 +190,7 @@ fn run_path(
             }
             Ok(None) => thread::sleep(POLL_INTERVAL),
             Err(source) => {
-                stop(&mut child);
+                children::kill_group(&mut child);
                 return Err(RunError::Wait {
                     program: program.to_string(),
                     source,
@@ -205,39 +201,19 @@ fn run_path(
     Ok(CommandOutput {
         success: status.success(),
         code: status.code(),
-        stdout: stdout.recv_timeout(PIPE_GRACE).unwrap_or_default(),
-        stderr: stderr.recv_timeout(PIPE_GRACE).unwrap_or_default(),
+        stdout: received_text(&stdout),
+        stderr: received_text(&stderr),
         elapsed: start.elapsed(),
     })
 }
 
-/// Reads a pipe to its end on a detached thread, so a grandchild holding it open cannot block us.
-fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    if let Some(mut pipe) = pipe {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            // A read error leaves whatever was read: the probe then reports odd output.
-            let _ = pipe.read_to_end(&mut bytes);
-            let _ = sender.send(String::from_utf8_lossy(&bytes).into_owned());
-        });
-    }
-    receiver
-}
-
-/// Kills the child's whole process group (falling back to the child) and reaps it.
-fn stop(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill(2) with a negative pid signals the process group we created at spawn.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+/// What a background reader got within [`children::PIPE_GRACE`], as text (the probe then
+/// reports odd output rather than failing on it).
+fn received_text(reader: &mpsc::Receiver<Vec<u8>>) -> String {
+    let bytes = reader
+        .recv_timeout(children::PIPE_GRACE)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]

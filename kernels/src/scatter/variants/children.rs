@@ -7,6 +7,7 @@
 
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Starts `command` as the leader of a new process group, so [`kill_group`] reaches what it starts.
@@ -28,6 +29,24 @@ pub fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// How long a finished child's pipes are still read: a grandchild that outlives it and
+/// holds them open must not block the caller.
+pub const PIPE_GRACE: Duration = Duration::from_millis(200);
+
+/// Reads a pipe to its end on a detached thread (see [`PIPE_GRACE`] for why detached).
+pub fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel();
+    if let Some(mut pipe) = pipe {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            // A read error leaves whatever was read.
+            let _ = pipe.read_to_end(&mut bytes);
+            let _ = sender.send(bytes);
+        });
+    }
+    receiver
+}
+
 /// Runs `command` to its end, capturing its output, or kills it with its process group (and
 /// reaps it) once `deadline` has passed: then the error says so. Start `command` with
 /// [`in_own_process_group`] so that what it started dies with it.
@@ -38,27 +57,8 @@ pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start `{program}`: {e}"))?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        pipe.map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                let _ = pipe.read_to_end(&mut text);
-                text
-            })
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -76,13 +76,10 @@ pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<
             Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
         }
     };
-    let collect = |reader: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        reader.and_then(|r| r.join().ok()).unwrap_or_default()
-    };
     Ok(Output {
         status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
+        stdout: stdout.recv_timeout(PIPE_GRACE).unwrap_or_default(),
+        stderr: stderr.recv_timeout(PIPE_GRACE).unwrap_or_default(),
     })
 }
 
