@@ -68,7 +68,9 @@ fn a_launcher_that_never_starts_its_ranks_is_killed_at_the_stage_deadline() {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let output = Command::new(BINARY)
-        .args(["analyse", "--quick", "--out"])
+        // A budget that leaves the MPI stage its share after the earlier stages, even in a
+        // debug build on a loaded runner (a quick run's 15 s can be spent before it).
+        .args(["analyse", "--quick", "--budget", "45", "--out"])
         .arg(out.path())
         .env("PATH", &path)
         .env("NO_COLOR", "1")
@@ -78,7 +80,8 @@ fn a_launcher_that_never_starts_its_ranks_is_killed_at_the_stage_deadline() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
 
-    // The stage failed with the reason, at its deadline (ten seconds in a quick run).
+    // The stage failed with the reason, at its deadline (at least ten seconds, three times
+    // the stage's share).
     let folder = fs::read_dir(out.path())
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -99,7 +102,7 @@ fn a_launcher_that_never_starts_its_ranks_is_killed_at_the_stage_deadline() {
         other => panic!("the mpi stage should have failed: {other:?}"),
     }
     assert!(
-        (9.0..40.0).contains(&mpi.seconds),
+        (9.0..45.0).contains(&mpi.seconds),
         "killed at the deadline: {} s",
         mpi.seconds
     );
@@ -110,7 +113,7 @@ fn a_launcher_that_never_starts_its_ranks_is_killed_at_the_stage_deadline() {
         "{:?}",
         report.stages
     );
-    assert!(took < Duration::from_secs(120), "{took:?}");
+    assert!(took < Duration::from_secs(150), "{took:?}");
     // Nothing of the job is left.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(processes_running(HANG_MARKER), Vec::<String>::new());
