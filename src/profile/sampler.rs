@@ -64,6 +64,9 @@ pub const DEFAULT_FREQUENCY_HZ: i32 = 997;
 pub struct Calibration {
     /// Repetitions of the interleaved phase: as many without the sampler as with it.
     pub repetitions: u32,
+    /// Wall time the sampled repetitions are to fill, and the time per run the plan assumed.
+    pub target: Duration,
+    pub per_run: Duration,
     /// The first run, when it is long enough to serve as the first unsampled block
     /// (a slow variant's budget holds no run to spare).
     pub first_block: Option<Timing>,
@@ -268,6 +271,8 @@ pub fn calibrate(
     let planned = (min_duration.as_secs_f64() / per_run.max(1e-9)).round();
     Ok(Calibration {
         repetitions: (planned.min(f64::from(u32::MAX)) as u32).max(1),
+        target: min_duration,
+        per_run: Duration::from_secs_f64(per_run),
         first_block: long_first_run.then_some(first),
         memory,
         peak_rss_bytes: peak_rss_bytes(),
@@ -276,8 +281,9 @@ pub fn calibrate(
     })
 }
 
-/// Runs `variant` `calibration.repetitions` times without and as often with the
-/// sampler at `frequency_hz`, in interleaved blocks, into trimmed stacks.
+/// Runs `variant` for about `calibration.target` with the sampler at `frequency_hz` and as
+/// many times without it, in interleaved blocks, into trimmed stacks. The block lengths
+/// are re-planned after each pair from the time per run measured so far.
 pub fn run_sampled(
     variant: &dyn Variant,
     problem: &Problem,
@@ -290,8 +296,7 @@ pub fn run_sampled(
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let calling_thread = current_thread_id();
     let pairs = calibration.repetitions.clamp(1, MAX_PAIRS);
-    let per_block = calibration.repetitions.div_ceil(pairs);
-    let run_block = || -> Result<Timing, ProfileError> {
+    let run_block = |per_block: u32| -> Result<Timing, ProfileError> {
         let cpu_before = process_cpu_time();
         let started = Instant::now();
         for _ in 0..per_block {
@@ -309,14 +314,23 @@ pub fn run_sampled(
     let mut leaves = LeafSamples::default();
     let (mut unsampled, mut sampled) = (Timing::default(), Timing::default());
     let mut pair_overheads = Vec::new();
+    let mut per_run = calibration.per_run;
     for pair in 0..pairs {
+        // Each pair's blocks share what is left of the target, at the time per run measured
+        // so far: a calibration slowed by a busy moment or a cold start would otherwise
+        // plan a sampled phase too short to catch a single sample.
+        let per_block = block_length(
+            calibration.target.saturating_sub(sampled.wall),
+            per_run,
+            pairs - pair,
+        );
         // Alternate which block goes first, so a steady drift cancels out.
         let sampled_first = pair % 2 == 1;
         let mut without = Timing::default();
         if !sampled_first {
             without = match first_block.take() {
                 Some(first) => first,
-                None => run_block()?,
+                None => run_block(per_block)?,
             };
         }
         let guard = pprof::ProfilerGuardBuilder::default()
@@ -328,7 +342,7 @@ pub fn run_sampled(
                 source,
             })?;
         chain_in_front_of_pprof().map_err(ProfileError::LineSampler)?;
-        let with = run_block()?;
+        let with = run_block(per_block)?;
         unchain_from_pprof().map_err(ProfileError::LineSampler)?;
         let report = guard
             .report()
@@ -341,12 +355,13 @@ pub fn run_sampled(
         let (addresses, dropped) = take_recorded();
         leaves.add(&addresses, dropped);
         if sampled_first {
-            without = run_block()?;
+            without = run_block(per_block)?;
         }
         reported.extend(reported_stacks(&report, calling_thread));
         pair_overheads.push(with.cpu_per_run() / without.cpu_per_run().max(1e-12) - 1.0);
         unsampled.add(without);
         sampled.add(with);
+        per_run = sampled.wall / sampled.runs.max(1);
     }
     Ok(VariantProfile {
         stacks: fold_stacks(&reported, &leaves),
@@ -360,6 +375,14 @@ pub fn run_sampled(
         sampled,
         pair_overheads,
     })
+}
+
+/// Repetitions in each of the `pairs_left` next blocks so that they fill `remaining` at
+/// `per_run` each (at least one).
+fn block_length(remaining: Duration, per_run: Duration, pairs_left: u32) -> u32 {
+    let runs =
+        remaining.as_secs_f64() / per_run.as_secs_f64().max(1e-9) / f64::from(pairs_left.max(1));
+    (runs.ceil().min(f64::from(u32::MAX)) as u32).max(1)
 }
 
 /// One stack of a pprof report, before trimming: its thread's root frame and, per
@@ -778,5 +801,86 @@ mod tests {
             "naive::hankel_functions"
         );
         assert_eq!(without_hash("a::hash"), "a::hash");
+    }
+
+    /// Keeps a core busy for `duration` of wall time (CPU time, unlike a sleep).
+    fn spin(duration: Duration) {
+        let started = Instant::now();
+        let mut x = 1.0f64;
+        while started.elapsed() < duration {
+            x = std::hint::black_box(x.mul_add(1.000_000_1, 1e-9));
+        }
+    }
+
+    /// A variant whose first run is forty times slower than the rest (a cold start).
+    struct ColdStart {
+        runs: std::sync::atomic::AtomicU32,
+    }
+
+    impl Variant for ColdStart {
+        fn name(&self) -> &'static str {
+            "cold-start"
+        }
+        fn summary(&self) -> &'static str {
+            "slow once, then fast"
+        }
+        fn python_analogue(&self) -> &'static str {
+            "a first call that compiles"
+        }
+        fn needs(&self) -> &'static str {
+            "nothing"
+        }
+        fn nominal_ns_per_pair(&self) -> f64 {
+            1.0
+        }
+        fn bytes_per_pair(&self) -> f64 {
+            1.0
+        }
+        fn run(
+            &self,
+            problem: &Problem,
+            _: &RunSettings,
+        ) -> Result<hpc_kernels::scatter::RunOutput, VariantError> {
+            let first = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
+            spin(Duration::from_millis(if first { 40 } else { 1 }));
+            Ok(hpc_kernels::scatter::RunOutput::field(
+                hpc_kernels::scatter::Field::zeros(problem.nx() + 1, problem.ny() + 1),
+            ))
+        }
+    }
+
+    #[test]
+    fn a_slow_first_run_does_not_shorten_the_sampled_phase() {
+        let variant = ColdStart {
+            runs: Default::default(),
+        };
+        let problem = crate::bench::runner::tests::tiny_problem();
+        let settings = RunSettings::default();
+        let target = Duration::from_millis(200);
+        let calibration = calibrate(&variant, &problem, &settings, target).unwrap();
+        // The 40 ms first run is a long one (over 5 % of the target): the plan believes it.
+        assert!(calibration.first_block.is_some());
+        assert!(calibration.repetitions <= 6, "{}", calibration.repetitions);
+        let profile = run_sampled(&variant, &problem, &settings, calibration, 997).unwrap();
+        // Planned from the first run alone, the sampled phase would have lasted ~5 ms
+        // (a sample or none); re-planned from the measured 1 ms runs it fills the target.
+        assert!(
+            profile.sampled.wall >= target.mul_f64(0.75),
+            "sampled for {:?} in {} runs",
+            profile.sampled.wall,
+            profile.sampled.runs
+        );
+        assert!(profile.sampled.runs >= 100, "{}", profile.sampled.runs);
+        assert!(profile.stacks.total() > 0);
+    }
+
+    #[test]
+    fn blocks_share_what_is_left_of_the_target() {
+        let ms = Duration::from_millis;
+        assert_eq!(block_length(ms(100), ms(1), 4), 25);
+        assert_eq!(block_length(ms(10), ms(4), 1), 3);
+        // Nothing left, or runs longer than what is left: still one run per block.
+        assert_eq!(block_length(ms(0), ms(1), 3), 1);
+        assert_eq!(block_length(ms(5), ms(50), 2), 1);
     }
 }
