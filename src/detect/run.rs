@@ -8,8 +8,6 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use hpc_kernels::scatter::variants::children;
@@ -172,48 +170,32 @@ fn run_path(
         .stderr(Stdio::piped());
     // Its own process group, so a timeout stops the children it started too.
     children::in_own_process_group(&mut command);
-    let mut child = command.spawn().map_err(|source| RunError::Spawn {
+    let child = command.spawn().map_err(|source| RunError::Spawn {
         program: program.to_string(),
         source,
     })?;
-    let stdout = children::read_in_background(child.stdout.take());
-    let stderr = children::read_in_background(child.stderr.take());
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() >= timeout => {
-                children::kill_group(&mut child);
-                return Err(RunError::TimedOut {
+    let output =
+        children::wait_with_deadline(child, start, timeout, POLL_INTERVAL).map_err(|error| {
+            match error {
+                children::WaitError::TimedOut => RunError::TimedOut {
                     program: program.to_string(),
                     timeout,
-                });
-            }
-            Ok(None) => thread::sleep(POLL_INTERVAL),
-            Err(source) => {
-                children::kill_group(&mut child);
-                return Err(RunError::Wait {
+                },
+                children::WaitError::Wait(source) => RunError::Wait {
                     program: program.to_string(),
                     source,
-                });
+                },
             }
-        }
-    };
+        })?;
+    // Odd output is the probe's to report, not a failure here.
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     Ok(CommandOutput {
-        success: status.success(),
-        code: status.code(),
-        stdout: received_text(&stdout),
-        stderr: received_text(&stderr),
+        success: output.status.success(),
+        code: output.status.code(),
+        stdout: text(&output.stdout),
+        stderr: text(&output.stderr),
         elapsed: start.elapsed(),
     })
-}
-
-/// What a background reader got within [`children::PIPE_GRACE`], as text (the probe then
-/// reports odd output rather than failing on it).
-fn received_text(reader: &mpsc::Receiver<Vec<u8>>) -> String {
-    let bytes = reader
-        .recv_timeout(children::PIPE_GRACE)
-        .unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]

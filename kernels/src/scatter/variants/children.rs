@@ -31,10 +31,10 @@ pub fn kill_group(child: &mut Child) {
 
 /// How long a finished child's pipes are still read: a grandchild that outlives it and
 /// holds them open must not block the caller.
-pub const PIPE_GRACE: Duration = Duration::from_millis(200);
+const PIPE_GRACE: Duration = Duration::from_millis(200);
 
 /// Reads a pipe to its end on a detached thread (see [`PIPE_GRACE`] for why detached).
-pub fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
     let (sender, receiver) = mpsc::channel();
     if let Some(mut pipe) = pipe {
         std::thread::spawn(move || {
@@ -47,33 +47,38 @@ pub fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Rec
     receiver
 }
 
-/// Runs `command` to its end, capturing its output, or kills it with its process group (and
-/// reaps it) once `deadline` has passed: then the error says so. Start `command` with
-/// [`in_own_process_group`] so that what it started dies with it.
-pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<Output, String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+/// Why [`wait_with_deadline`] returned no output.
+#[derive(Debug)]
+pub enum WaitError {
+    /// The deadline passed: the child and its process group were killed and reaped.
+    TimedOut,
+    /// Waiting failed: the child and its process group were killed.
+    Wait(std::io::Error),
+}
+
+/// Waits for `child`, checking every `poll`, and collects the output of the pipes it was
+/// started with (each read for at most `PIPE_GRACE` after its end); kills it with its
+/// process group (and reaps it) once `deadline` has passed since `started`.
+pub fn wait_with_deadline(
+    mut child: Child,
+    started: Instant,
+    deadline: Duration,
+    poll: Duration,
+) -> Result<Output, WaitError> {
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
-    let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            Ok(None) if started.elapsed() < deadline => std::thread::sleep(poll),
             Ok(None) => {
                 kill_group(&mut child);
-                return Err(format!(
-                    "`{program}` did not finish within {:.1} s; killed",
-                    deadline.as_secs_f64()
-                ));
+                return Err(WaitError::TimedOut);
             }
-            Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
+            Err(e) => {
+                kill_group(&mut child);
+                return Err(WaitError::Wait(e));
+            }
         }
     };
     Ok(Output {
@@ -81,6 +86,27 @@ pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<
         stdout: stdout.recv_timeout(PIPE_GRACE).unwrap_or_default(),
         stderr: stderr.recv_timeout(PIPE_GRACE).unwrap_or_default(),
     })
+}
+
+/// Runs `command` to its end, capturing its output, or kills it with its process group (and
+/// reaps it) once `deadline` has passed: then the error says so. Start `command` with
+/// [`in_own_process_group`] so that what it started dies with it.
+pub fn output_with_deadline(mut command: Command, deadline: Duration) -> Result<Output, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    wait_with_deadline(child, Instant::now(), deadline, Duration::from_millis(10)).map_err(
+        |error| match error {
+            WaitError::TimedOut => format!(
+                "`{program}` did not finish within {:.1} s; killed",
+                deadline.as_secs_f64()
+            ),
+            WaitError::Wait(e) => format!("cannot wait for `{program}`: {e}"),
+        },
+    )
 }
 
 #[cfg(test)]
