@@ -669,27 +669,27 @@ pub(crate) mod tests {
         }
     }
 
-    /// Naive's field with the scattered wave scaled by `factor`, its run stating `note`.
-    struct Scaled {
-        factor: f32,
-        note: Option<&'static str>,
+    /// A test's variant: `run` computes; the rest is filler no test reads.
+    pub(crate) struct ScriptedVariant<F> {
+        pub name: &'static str,
+        pub run: F,
     }
 
-    impl Variant for Scaled {
+    impl<F> Variant for ScriptedVariant<F>
+    where
+        F: Fn(&Problem, &RunSettings) -> Result<RunOutput, VariantError> + Sync,
+    {
         fn name(&self) -> &'static str {
-            "scaled"
+            self.name
         }
         fn summary(&self) -> &'static str {
-            "naive, off by a factor"
+            "a test's script"
         }
         fn python_analogue(&self) -> &'static str {
-            "a rounding error"
+            "none"
         }
         fn needs(&self) -> &'static str {
             "nothing"
-        }
-        fn availability(&self) -> Availability {
-            Availability::Available
         }
         fn nominal_ns_per_pair(&self) -> f64 {
             1.0
@@ -702,18 +702,32 @@ pub(crate) mod tests {
             problem: &Problem,
             settings: &RunSettings,
         ) -> Result<RunOutput, VariantError> {
-            let mut field = registry::reference()
-                .run(problem, settings)?
-                .field
-                .expect("naive returns its field");
-            for value in &mut field.scattered {
-                *value *= self.factor;
-            }
-            let output = RunOutput::field(field);
-            Ok(match self.note {
-                Some(note) => output.with_note(note),
-                None => output,
-            })
+            (self.run)(problem, settings)
+        }
+    }
+
+    /// Naive's field with the scattered wave scaled by `factor`, its run stating `note`.
+    fn scaled(
+        factor: f32,
+        note: Option<&'static str>,
+    ) -> ScriptedVariant<impl Fn(&Problem, &RunSettings) -> Result<RunOutput, VariantError> + Sync>
+    {
+        ScriptedVariant {
+            name: "scaled",
+            run: move |problem: &Problem, settings: &RunSettings| {
+                let mut field = registry::reference()
+                    .run(problem, settings)?
+                    .field
+                    .expect("naive returns its field");
+                for value in &mut field.scattered {
+                    *value *= factor;
+                }
+                let output = RunOutput::field(field);
+                Ok(match note {
+                    Some(note) => output.with_note(note),
+                    None => output,
+                })
+            },
         }
     }
 
@@ -724,7 +738,7 @@ pub(crate) mod tests {
         let mut executor = ScriptedExecutor::new(|_: &str, _: &Problem, _: &RunSettings, _| 0.1);
         let (reference, _) = reference_run(&mut executor, &problem).unwrap();
         let f32_note = Precision::F32Compensated.note();
-        let mut check = |variant: &Scaled| {
+        let mut check = |variant: &dyn Variant| {
             checked_runs(
                 &mut executor,
                 variant,
@@ -742,11 +756,7 @@ pub(crate) mod tests {
         assert!(relaxed.0 > ladder.0 && relaxed.1 > ladder.1, "{relaxed:?}");
         // 1e-5 off: beyond the ladder's tolerance, within the relaxed one.
         let slightly_off = 1.0 + 1e-5;
-        let (_, agreement, notes) = check(&Scaled {
-            factor: slightly_off,
-            note: Some(f32_note),
-        })
-        .unwrap();
+        let (_, agreement, notes) = check(&scaled(slightly_off, Some(f32_note))).unwrap();
         assert!(agreement.within_tolerance, "{agreement:?}");
         assert!(
             agreement.max_relative_difference > ladder.0,
@@ -754,11 +764,7 @@ pub(crate) mod tests {
         );
         assert_eq!(notes, [f32_note]);
         // The same field from a run that states no precision fails, naming the ladder's tolerance.
-        let failure = check(&Scaled {
-            factor: slightly_off,
-            note: None,
-        })
-        .unwrap_err();
+        let failure = check(&scaled(slightly_off, None)).unwrap_err();
         assert!(!failure.agreement.unwrap().within_tolerance);
         assert!(
             failure.message.ends_with("; tolerance 1e-6 and 1e-7)"),
@@ -766,11 +772,7 @@ pub(crate) mod tests {
             failure.message
         );
         // Beyond the relaxed tolerance, the message names the tolerance that was applied.
-        let failure = check(&Scaled {
-            factor: 1.01,
-            note: Some(f32_note),
-        })
-        .unwrap_err();
+        let failure = check(&scaled(1.01, Some(f32_note))).unwrap_err();
         let applied = format!("; tolerance {:.0e} and {:.0e})", relaxed.0, relaxed.1);
         assert!(failure.message.ends_with(&applied), "{}", failure.message);
     }

@@ -812,47 +812,19 @@ mod tests {
         }
     }
 
-    /// A variant whose first run is forty times slower than the rest (a cold start).
-    struct ColdStart {
-        runs: std::sync::atomic::AtomicU32,
-    }
-
-    impl Variant for ColdStart {
-        fn name(&self) -> &'static str {
-            "cold-start"
-        }
-        fn summary(&self) -> &'static str {
-            "slow once, then fast"
-        }
-        fn python_analogue(&self) -> &'static str {
-            "a first call that compiles"
-        }
-        fn needs(&self) -> &'static str {
-            "nothing"
-        }
-        fn nominal_ns_per_pair(&self) -> f64 {
-            1.0
-        }
-        fn bytes_per_pair(&self) -> f64 {
-            1.0
-        }
-        fn run(
-            &self,
-            problem: &Problem,
-            _: &RunSettings,
-        ) -> Result<hpc_kernels::scatter::RunOutput, VariantError> {
-            let first = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
-            spin(Duration::from_millis(if first { 40 } else { 1 }));
-            Ok(hpc_kernels::scatter::RunOutput::field(
-                hpc_kernels::scatter::Field::zeros(problem.nx() + 1, problem.ny() + 1),
-            ))
-        }
-    }
-
     #[test]
     fn a_slow_first_run_does_not_shorten_the_sampled_phase() {
-        let variant = ColdStart {
-            runs: Default::default(),
+        // A cold start: the first run is forty times slower than the rest.
+        let runs = std::sync::atomic::AtomicU32::new(0);
+        let variant = crate::bench::runner::tests::ScriptedVariant {
+            name: "cold-start",
+            run: |problem: &Problem, _: &RunSettings| {
+                let first = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
+                spin(Duration::from_millis(if first { 40 } else { 1 }));
+                Ok(hpc_kernels::scatter::RunOutput::field(
+                    hpc_kernels::scatter::Field::zeros(problem.nx() + 1, problem.ny() + 1),
+                ))
+            },
         };
         let problem = crate::bench::runner::tests::tiny_problem();
         let settings = RunSettings::default();
