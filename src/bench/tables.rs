@@ -133,11 +133,15 @@ pub enum TableStyle {
 /// The rows as a table in the given style.
 pub fn table<R: Tabled>(rows: impl IntoIterator<Item = R>, style: TableStyle) -> Table {
     let mut table = Table::new(rows);
+    apply_style(&mut table, style);
+    table
+}
+
+fn apply_style(table: &mut Table, style: TableStyle) {
     match style {
         TableStyle::Terminal => table.with(Style::sharp()),
         TableStyle::Markdown => table.with(Style::markdown()),
     };
-    table
 }
 
 /// `header` and `records` of text as a table for a terminal (fitted to its width) or for
@@ -158,14 +162,9 @@ pub fn text_table<R: IntoIterator<Item = String>>(
         }
     }
     let mut table = builder.build();
-    match style {
-        TableStyle::Markdown => {
-            table.with(Style::markdown());
-        }
-        TableStyle::Terminal => {
-            table.with(Style::sharp());
-            fit_to_terminal(&mut table);
-        }
+    apply_style(&mut table, style);
+    if style == TableStyle::Terminal {
+        fit_to_terminal(&mut table);
     }
     table.to_string()
 }
